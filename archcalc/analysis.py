@@ -1,0 +1,212 @@
+"""Per-node metrics and totals of a layer graph: params, MACs, memory, receptive field.
+
+Pure functions of a built graph and the batch/dtype to size it for; the result's
+``to_dict()`` is the stable JSON contract (schema ``archcalc.summary/1``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcalc.graph import Graph, Node
+from archcalc.ops.base import numel
+
+SCHEMA = "archcalc.summary/1"
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
+
+
+@dataclass
+class LayerMetrics:
+    name: str
+    kind: str
+    block: str | None
+    inputs: list[str]
+    output_shape: list[int]
+    weights: int
+    biases: int
+    buffers: int
+    macs: int
+    other_ops: int
+    activations: int
+    activation_bytes: int
+    receptive_field: list[int]
+    jump: list[int]
+    trainable: bool
+    training_only: bool
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "block": self.block,
+            "inputs": self.inputs,
+            "output_shape": self.output_shape,
+            "params": self.params,
+            "weights": self.weights,
+            "biases": self.biases,
+            "buffers": self.buffers,
+            "trainable": self.trainable,
+            "training_only": self.training_only,
+            "macs": self.macs,
+            "other_ops": self.other_ops,
+            "activations": self.activations,
+            "activation_bytes": self.activation_bytes,
+            "receptive_field": self.receptive_field,
+            "jump": self.jump,
+        }
+
+
+@dataclass
+class Analysis:
+    graph: Graph
+    batch: int
+    dtype: str
+    layers: list[LayerMetrics]
+    totals: dict[str, Any] = field(default_factory=dict)
+
+    def layer(self, name: str) -> LayerMetrics:
+        for row in self.layers:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        g = self.graph
+        return {
+            "schema": SCHEMA,
+            "name": g.name,
+            "title": g.title,
+            "source": g.source,
+            "input": list(g.input.shape),
+            "outputs": [{"name": n.name, "shape": list(n.shape)} for n in g.outputs],
+            "variables": dict(g.variables),
+            "batch": self.batch,
+            "dtype": self.dtype,
+            "totals": dict(self.totals),
+            "layers": [row.to_dict() for row in self.layers],
+        }
+
+
+def receptive_fields(graph: Graph) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(size, jump) per node; over a DAG the largest over all paths, not a sum over branches."""
+    result: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for node in graph.nodes:
+        if not node.inputs:
+            result.append(((1, 1), (1, 1)))
+            continue
+        ins = [result[src.index] for src in node.inputs]
+        size = (max(r[0][0] for r in ins), max(r[0][1] for r in ins))
+        jump = (max(r[1][0] for r in ins), max(r[1][1] for r in ins))
+        step = node.op.receptive_step(node)
+        result.append(
+            (
+                (size[0] + (step.kernel[0] - 1) * jump[0], size[1] + (step.kernel[1] - 1) * jump[1]),
+                (jump[0] * step.stride[0], jump[1] * step.stride[1]),
+            )
+        )
+    return result
+
+
+def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> int:
+    """Largest total of live activations in one inference pass, in node order.
+
+    A node's output is allocated when it runs (views and in-place nodes share
+    their input's storage) and freed once its last consumer has run, unless it
+    is a network output.
+    """
+    included = {n.index for n in nodes}
+    outputs = {n.index for n in graph.outputs}
+    storage: dict[int, int] = {}
+    pending: dict[int, int] = {}
+    keep: set[int] = set()
+    live = peak = 0
+    for node in nodes:
+        if node.inputs and node.op.aliases_input(node):
+            own = storage[node.inputs[0].index]
+        else:
+            own = node.index
+            live += sizes[node.index]
+            pending[own] = 0
+        storage[node.index] = own
+        pending[own] += sum(1 for c in node.consumers if c.index in included)
+        if node.index in outputs:
+            keep.add(own)
+        peak = max(peak, live)
+        for src in node.inputs:
+            s = storage[src.index]
+            pending[s] -= 1
+            if pending[s] == 0 and s not in keep:
+                live -= sizes[s]
+        if pending[own] == 0 and own not in keep:
+            live -= sizes[own]
+    return peak
+
+
+def analyze_graph(graph: Graph, batch: int = 1, dtype: str = "float32") -> Analysis:
+    if dtype not in DTYPE_BYTES:
+        from archcalc.errors import SpecError
+
+        raise SpecError(f"unknown dtype '{dtype}'; expected one of {', '.join(DTYPE_BYTES)}")
+    width = DTYPE_BYTES[dtype]
+    aux = graph.training_only()
+    fields = receptive_fields(graph)
+    rows: list[LayerMetrics] = []
+    sizes: dict[int, int] = {}
+    for node, (rf, jump) in zip(graph.nodes, fields):
+        op = node.op
+        weights, biases = op.params(node) if node.inputs else (0, 0)
+        elements = numel(node.shape) * batch
+        sizes[node.index] = elements * width
+        allocated = 0 if node.inputs and op.aliases_input(node) else elements
+        rows.append(
+            LayerMetrics(
+                name=node.name,
+                kind=node.kind,
+                block=node.block,
+                inputs=[src.name for src in node.inputs],
+                output_shape=list(node.shape),
+                weights=weights,
+                biases=biases,
+                buffers=op.buffers(node) if node.inputs else 0,
+                macs=op.macs(node) * batch if node.inputs else 0,
+                other_ops=op.other_ops(node) * batch if node.inputs else 0,
+                activations=allocated,
+                activation_bytes=allocated * width,
+                receptive_field=list(rf),
+                jump=list(jump),
+                trainable=not node.frozen,
+                training_only=node.index in aux,
+            )
+        )
+    main = [r for r in rows if not r.training_only]
+    inference = [n for n in graph.nodes if n.index not in aux]
+    params = sum(r.params for r in main)
+    trainable = sum(r.params for r in main if r.trainable)
+    macs = sum(r.macs for r in main)
+    spatial = [r.receptive_field for r in main if len(r.output_shape) == 3 and r.output_shape[1] * r.output_shape[2] > 1]
+    activations = sum(r.activations for r in main)
+    analysis = Analysis(graph, batch, dtype, rows)
+    analysis.totals = {
+        "params": params,
+        "weights": sum(r.weights for r in main),
+        "biases": sum(r.biases for r in main),
+        "trainable_params": trainable,
+        "frozen_params": params - trainable,
+        "buffers": sum(r.buffers for r in main),
+        "training_only_params": sum(r.params for r in rows if r.training_only),
+        "training_only_macs": sum(r.macs for r in rows if r.training_only),
+        "macs": macs,
+        "flops": 2 * macs,
+        "other_ops": sum(r.other_ops for r in main),
+        "activations": activations,
+        "activation_bytes": activations * width,
+        "peak_activation_bytes": peak_live_bytes(graph, inference, sizes),
+        "param_bytes": params * width,
+        "receptive_field": max(spatial, key=max) if spatial else [1, 1],
+    }
+    return analysis

@@ -1,0 +1,117 @@
+"""The layer graph: named nodes in topological order, each with its output shape.
+
+Nodes are created in spec order and every input must already exist, so the list
+is topological by construction and a cycle cannot be written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcalc.errors import Location
+from archcalc.ops.base import Op, Shape
+
+
+class Node:
+    __slots__ = (
+        "index",
+        "name",
+        "op",
+        "args",
+        "inputs",
+        "shape",
+        "block",
+        "location",
+        "frozen",
+        "consumers",
+        "inplace_allowed",
+        "arg_locations",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        op: Op,
+        args: dict[str, Any],
+        inputs: list["Node"],
+        block: str | None,
+        location: Location | None,
+        frozen: bool = False,
+        arg_locations: dict[str, Location] | None = None,
+    ) -> None:
+        self.index = -1
+        self.name = name
+        self.op = op
+        self.args = args
+        self.inputs = inputs
+        self.shape: Shape = ()
+        self.block = block
+        self.location = location
+        self.frozen = frozen
+        self.consumers: list[Node] = []
+        self.inplace_allowed = True
+        self.arg_locations = arg_locations or {}
+
+    @property
+    def kind(self) -> str:
+        return self.op.kind
+
+    def __repr__(self) -> str:
+        return f"Node({self.name!r}, {self.kind}, {list(self.shape)})"
+
+
+@dataclass
+class Graph:
+    name: str
+    title: str
+    source: str
+    nodes: list[Node] = field(default_factory=list)
+    outputs: list[Node] = field(default_factory=list)
+    expectations: list[Any] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+
+    @property
+    def input(self) -> Node:
+        return self.nodes[0]
+
+    def add(self, node: Node) -> Node:
+        node.index = len(self.nodes)
+        self.nodes.append(node)
+        for src in node.inputs:
+            src.consumers.append(node)
+        return node
+
+    def finish(self) -> None:
+        """Settle what depends on the whole graph: in-place safety and training-only nodes."""
+        outputs = set(map(id, self.outputs))
+        for node in self.nodes:
+            src = node.inputs[0] if node.inputs else None
+            node.inplace_allowed = (
+                src is not None
+                and src.op.kind != "input"
+                and len(src.consumers) == 1
+                and id(src) not in outputs
+            )
+
+    def ancestors(self, node: Node) -> set[int]:
+        """Indices of ``node`` and everything it depends on."""
+        seen = {node.index}
+        stack = [node]
+        while stack:
+            for src in stack.pop().inputs:
+                if src.index not in seen:
+                    seen.add(src.index)
+                    stack.append(src)
+        return seen
+
+    def training_only(self) -> set[int]:
+        """Indices of nodes that only auxiliary outputs need (e.g. GoogLeNet's side heads)."""
+        if len(self.outputs) < 2:
+            return set()
+        main = self.ancestors(self.outputs[0])
+        extra: set[int] = set()
+        for out in self.outputs[1:]:
+            extra |= self.ancestors(out)
+        return extra - main

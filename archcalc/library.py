@@ -1,0 +1,58 @@
+"""The built-in specs: finding them by name, and listing them.
+
+In a wheel the specs live in ``archcalc/specs``; in a source checkout they are the
+top-level ``specs/`` folder. Names match case-insensitively and ignoring
+punctuation, so ``VGG-16``, ``vgg_16`` and ``vgg16`` are the same spec.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_PACKAGED = Path(__file__).parent / "specs"
+_CHECKOUT = Path(__file__).parent.parent / "specs"
+
+
+def specs_dir() -> Path:
+    return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
+
+
+def normalise(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def builtin_paths() -> dict[str, Path]:
+    """Built-in spec name (file stem) to path, sorted by name."""
+    folder = specs_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def find_builtin(name: str) -> Path | None:
+    wanted = normalise(name)
+    for stem, path in builtin_paths().items():
+        if normalise(stem) == wanted:
+            return path
+    return None
+
+
+def resolve_spec(spec: str | Path) -> Path:
+    """A path for a built-in name or an existing file; SpecError otherwise."""
+    from archcalc.errors import SpecError
+    from archcalc.suggest import did_you_mean
+
+    path = Path(spec)
+    if path.is_file():
+        return path
+    found = find_builtin(str(spec))
+    if found is not None:
+        return found
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        raise SpecError(f"no such spec file: {spec}")
+    names = list(builtin_paths())
+    raise SpecError(
+        f"'{spec}' is neither a built-in spec nor a file" + did_you_mean(str(spec), names),
+        hint="`archcalc list` shows the built-in specs",
+    )

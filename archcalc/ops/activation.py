@@ -1,0 +1,79 @@
+"""Elementwise activations. Those torch can run in place add no activation memory."""
+
+from __future__ import annotations
+
+from archcalc.ops.base import Field, Op, numel, register
+
+
+class _Activation(Op):
+    family = "activation"
+    torch_name: str = ""
+    can_run_inplace = True
+
+    def other_ops(self, node):
+        return numel(node.shape)
+
+    def aliases_input(self, node):
+        return node.args.get("inplace", False) and node.inplace_allowed
+
+    def torch_kwargs(self, node) -> dict:
+        return {"inplace": node.args["inplace"] and node.inplace_allowed}
+
+    def torch_module(self, node):
+        from torch import nn
+
+        return getattr(nn, self.torch_name)(**self.torch_kwargs(node))
+
+
+_INPLACE = Field("inplace", "bool", True, "overwrite the input (no new activation memory)")
+
+
+def _activation(kind: str, torch_name: str, doc: str, *, inplace: bool = True, aliases=(), extra=()):
+    fields = (*extra, _INPLACE) if inplace else tuple(extra)
+    cls = type(
+        kind.title().replace("_", ""),
+        (_Activation,),
+        {
+            "kind": kind,
+            "aliases": tuple(aliases),
+            "torch_name": torch_name,
+            "doc": doc,
+            "fields": fields,
+            "can_run_inplace": inplace,
+            "__module__": __name__,
+        },
+    )
+    return register(cls)
+
+
+_activation("relu", "ReLU", "max(0, x)")
+_activation("relu6", "ReLU6", "min(max(0, x), 6) (MobileNet)")
+_activation("hardswish", "Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
+_activation("hardsigmoid", "Hardsigmoid", "relu6(x + 3) / 6")
+_activation("silu", "SiLU", "x * sigmoid(x)", aliases=("swish",))
+_activation("sigmoid", "Sigmoid", "1 / (1 + exp(-x))", inplace=False)
+_activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)", inplace=False)
+_activation("gelu", "GELU", "x * Phi(x)", inplace=False)
+
+
+@register
+class LeakyReLU(_Activation):
+    kind = "leaky_relu"
+    torch_name = "LeakyReLU"
+    doc = "x if x > 0 else slope * x"
+    fields = (Field("negative_slope", "float", 0.01, "slope for x < 0"), _INPLACE)
+    positional = ("negative_slope",)
+
+    def torch_kwargs(self, node):
+        return {**super().torch_kwargs(node), "negative_slope": node.args["negative_slope"]}
+
+
+@register
+class Softmax(_Activation):
+    kind = "softmax"
+    torch_name = "Softmax"
+    doc = "Softmax over channels (or features of a flat input)."
+    can_run_inplace = False
+
+    def torch_kwargs(self, node):
+        return {"dim": 1}

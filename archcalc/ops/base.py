@@ -1,0 +1,217 @@
+"""What a layer kind is: its arguments, and every rule about it in one class.
+
+Each kind subclasses :class:`Op` once and states its fields, its shape rule,
+parameters, MACs, other operations, receptive-field step and torch module. The
+analytic path and the torch path both read these methods, so they cannot drift
+apart. Methods receive the :class:`~archcalc.graph.Node` being built; its
+``args`` are already type-checked values, ``inputs`` the producing nodes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Sequence
+
+Shape = tuple[int, ...]
+REQUIRED = object()
+
+
+class OpError(ValueError):
+    """A rule of the kind is broken; ``field`` names the argument to point at."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Field:
+    """One argument of a layer kind.
+
+    ``type`` names a converter in :mod:`archcalc.spec.fields`; ``minimum``
+    applies to integers (and to both halves of a pair).
+    """
+
+    name: str
+    type: str
+    default: Any = REQUIRED
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def default_value(self) -> Any:
+        """The default in the form the field's converter would produce."""
+        if self.type in ("pair", "padding") and isinstance(self.default, int):
+            return (self.default, self.default)
+        return self.default
+
+
+@dataclass
+class ReceptiveStep:
+    """How a node grows the receptive field: effective kernel and stride per axis."""
+
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+
+
+IDENTITY_STEP = ReceptiveStep()
+
+
+class Op:
+    """Base of every layer kind. Subclasses set the class attributes and rules."""
+
+    kind: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    family: ClassVar[str] = "other"
+    doc: ClassVar[str] = ""
+    fields: ClassVar[tuple[Field, ...]] = ()
+    positional: ClassVar[tuple[str, ...]] = ()
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+    # Output shares the input's storage: views, eval-mode identities.
+    is_view: ClassVar[bool] = False
+    # Trainable unless the spec says otherwise (LeNet's fixed RBF says otherwise).
+    trainable: ClassVar[bool] = True
+
+    # --- analytic rules -------------------------------------------------
+    def output_shape(self, node) -> Shape:
+        return node.inputs[0].shape
+
+    def params(self, node) -> tuple[int, int]:
+        """(weights, biases)."""
+        return (0, 0)
+
+    def buffers(self, node) -> int:
+        return 0
+
+    def macs(self, node) -> int:
+        return 0
+
+    def other_ops(self, node) -> int:
+        """Operations that are not multiply-accumulates (bias adds, pooling, ...)."""
+        return 0
+
+    def receptive_step(self, node) -> ReceptiveStep:
+        return IDENTITY_STEP
+
+    def aliases_input(self, node) -> bool:
+        """True when the output reuses the input's memory (views, in-place)."""
+        return self.is_view
+
+    # --- torch ----------------------------------------------------------
+    def torch_module(self, node):
+        """A ``torch.nn.Module`` computing this node; torch is imported lazily."""
+        raise NotImplementedError(f"no torch module for kind '{self.kind}'")
+
+
+def numel(shape: Sequence[int]) -> int:
+    return math.prod(shape)
+
+
+def describe(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def expect_image(node, what: str | None = None) -> tuple[int, int, int]:
+    """The (C, H, W) input of a spatial kind, or a located explanation why not."""
+    src = node.inputs[0]
+    if len(src.shape) != 3:
+        label = what or node.op.kind
+        raise OpError(
+            f"{label} '{node.name}' expects a 3-D input (C, H, W), got "
+            f"{describe(src.shape)} from '{src.name}'"
+        )
+    return src.shape  # type: ignore[return-value]
+
+
+def expect_flat(node) -> int:
+    src = node.inputs[0]
+    if len(src.shape) != 1:
+        raise OpError(
+            f"{node.op.kind} '{node.name}' expects a flat input (features), got "
+            f"{describe(src.shape)} from '{src.name}'",
+        )
+    return src.shape[0]
+
+
+def window_output(
+    size: int, kernel: int, stride: int, pad_total: int, dilation: int, ceil_mode: bool, axis: str,
+    node, pad_before: int = 0,
+) -> int:
+    """Output length of a sliding window, with torch's rules (ceil mode included)."""
+    span = dilation * (kernel - 1) + 1
+    padded = size + pad_total
+    if span > padded:
+        raise OpError(
+            f"{node.op.kind} '{node.name}': kernel {kernel}"
+            + (f" (dilated to {span})" if dilation > 1 else "")
+            + f" is larger than the padded input {axis} of {padded}",
+            "kernel",
+        )
+    if ceil_mode:
+        out = -(-(padded - span) // stride) + 1
+        if (out - 1) * stride >= size + pad_before:
+            out -= 1
+    else:
+        out = (padded - span) // stride + 1
+    if out < 1:
+        raise OpError(f"{node.op.kind} '{node.name}': output {axis} would be {out}", "kernel")
+    return out
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TensorFlow-style 'same': output = ceil(size / stride), extra pad at the end."""
+    span = dilation * (kernel - 1) + 1
+    out = -(-size // stride)
+    total = max((out - 1) * stride + span - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(node, h: int, w: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from an int, a pair, 'same' or 'valid'."""
+    a = node.args
+    padding = a["padding"]
+    kh, kw = a["kernel"]
+    sh, sw = a["stride"]
+    dh, dw = a.get("dilation", (1, 1))
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        return same_padding(h, kh, sh, dh) + same_padding(w, kw, sw, dw)
+    ph, pw = padding
+    return (ph, ph, pw, pw)
+
+
+@dataclass
+class Registry:
+    """Kind name (or alias) to its single Op instance."""
+
+    ops: dict[str, Op] = field(default_factory=dict)
+
+    def register(self, cls: type[Op]) -> type[Op]:
+        op = cls()
+        for name in (cls.kind, *cls.aliases):
+            if name in self.ops:
+                raise RuntimeError(f"layer kind '{name}' defined twice")
+            self.ops[name] = op
+        return cls
+
+    def get(self, name: str) -> Op | None:
+        return self.ops.get(name)
+
+    def kinds(self) -> list[Op]:
+        seen: dict[str, Op] = {}
+        for op in self.ops.values():
+            seen.setdefault(op.kind, op)
+        return list(seen.values())
+
+
+REGISTRY = Registry()
+register: Callable[[type[Op]], type[Op]] = REGISTRY.register

@@ -1,0 +1,73 @@
+"""Normalisation: batch normalisation and AlexNet's local response normalisation."""
+
+from __future__ import annotations
+
+from archcalc.ops.base import Field, Op, OpError, numel, register
+
+
+@register
+class BatchNorm(Op):
+    kind = "batchnorm"
+    aliases = ("bn",)
+    family = "norm"
+    doc = (
+        "Batch normalisation over channels (or features of a flat input). Buffers are the "
+        "running mean and variance plus torch's one-element batch counter."
+    )
+    fields = (
+        Field("eps", "float", 1e-5, "added to the variance", minimum=0),
+        Field("momentum", "float", 0.1, "running-statistics momentum", minimum=0),
+        Field("affine", "bool", True, "learn a scale and a shift per channel"),
+    )
+
+    def output_shape(self, node):
+        shape = node.inputs[0].shape
+        if len(shape) not in (1, 3):
+            raise OpError(f"batchnorm '{node.name}' expects (C, H, W) or (features,) input")
+        return shape
+
+    def params(self, node):
+        c = node.shape[0]
+        return (c, c) if node.args["affine"] else (0, 0)
+
+    def buffers(self, node):
+        return 2 * node.shape[0] + 1
+
+    def other_ops(self, node):
+        return 2 * numel(node.shape)
+
+    def torch_module(self, node):
+        from torch import nn
+
+        cls = nn.BatchNorm2d if len(node.shape) == 3 else nn.BatchNorm1d
+        a = node.args
+        return cls(node.shape[0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"])
+
+
+@register
+class LocalResponseNorm(Op):
+    kind = "lrn"
+    family = "norm"
+    doc = "Local response normalisation across `size` neighbouring channels (AlexNet: size 5, k 2)."
+    fields = (
+        Field("size", "int", 5, "channels in the window", minimum=1),
+        Field("alpha", "float", 1e-4, "scale"),
+        Field("beta", "float", 0.75, "exponent"),
+        Field("k", "float", 1.0, "additive constant (AlexNet uses 2)"),
+    )
+    positional = ("size",)
+
+    def output_shape(self, node):
+        shape = node.inputs[0].shape
+        if len(shape) != 3:
+            raise OpError(f"lrn '{node.name}' expects a 3-D input (C, H, W)")
+        return shape
+
+    def other_ops(self, node):
+        return numel(node.shape) * (node.args["size"] + 3)
+
+    def torch_module(self, node):
+        from torch import nn
+
+        a = node.args
+        return nn.LocalResponseNorm(a["size"], a["alpha"], a["beta"], a["k"])

@@ -1,0 +1,101 @@
+"""Kinds that move or pass values without arithmetic: input, flatten, dropout, identity, shuffle."""
+
+from __future__ import annotations
+
+from archcalc.ops.base import Field, Op, OpError, ReceptiveStep, expect_image, numel, register
+
+
+@register
+class Input(Op):
+    """The network input; created by the loader from the spec's `input:`."""
+
+    kind = "input"
+    family = "input"
+    doc = "The network input (written as the top-level `input:`, not as a layer)."
+    min_inputs = 0
+    max_inputs = 0
+
+    def output_shape(self, node):
+        return node.args["shape"]
+
+    def torch_module(self, node):
+        from torch import nn
+
+        return nn.Identity()
+
+
+@register
+class Flatten(Op):
+    kind = "flatten"
+    family = "reshape"
+    doc = (
+        "(C, H, W) -> (C*H*W,), a view. From here on each value depends on the whole grid, "
+        "so the receptive field grows to cover it."
+    )
+    is_view = True
+
+    def output_shape(self, node):
+        return (numel(node.inputs[0].shape),)
+
+    def receptive_step(self, node):
+        shape = node.inputs[0].shape
+        if len(shape) != 3:
+            return ReceptiveStep()
+        return ReceptiveStep((shape[1], shape[2]), (shape[1], shape[2]))
+
+    def torch_module(self, node):
+        from torch import nn
+
+        return nn.Flatten()
+
+
+@register
+class Dropout(Op):
+    kind = "dropout"
+    family = "reshape"
+    doc = "Dropout; the identity at inference, so it adds no activation memory."
+    fields = (Field("p", "float", 0.5, "drop probability", minimum=0, maximum=1),)
+    positional = ("p",)
+    is_view = True
+
+    def torch_module(self, node):
+        from torch import nn
+
+        return nn.Dropout(node.args["p"])
+
+
+@register
+class Identity(Op):
+    kind = "identity"
+    family = "reshape"
+    doc = "Passes its input through; useful as a named tap point."
+    is_view = True
+
+    def torch_module(self, node):
+        from torch import nn
+
+        return nn.Identity()
+
+
+@register
+class ChannelShuffle(Op):
+    kind = "channel_shuffle"
+    family = "reshape"
+    doc = "Interleave channels across `groups` (ShuffleNet)."
+    fields = (Field("groups", "int", doc="number of groups", minimum=1),)
+    positional = ("groups",)
+
+    def output_shape(self, node):
+        c, h, w = expect_image(node)
+        if c % node.args["groups"]:
+            raise OpError(
+                f"channel_shuffle '{node.name}': channels {c} are not divisible by "
+                f"groups={node.args['groups']}",
+                "groups",
+            )
+        return (c, h, w)
+
+    def torch_module(self, node):
+        from torch import nn
+
+        return nn.ChannelShuffle(node.args["groups"])

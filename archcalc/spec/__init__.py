@@ -1,0 +1,1 @@
+"""Reading specs: YAML with locations, safe expressions, typed fields, graph building."""

@@ -1,0 +1,711 @@
+"""From a parsed spec to a layer graph: vars, defaults, blocks, repeats, branches.
+
+The builder walks the layer list once, in order, creating nodes and inferring
+each output shape as it goes. Expressions are evaluated where they are used, so
+``$in`` (the input channels), ``$h`` and ``$w`` are known, and block arguments
+see the caller's values. Every error is raised as a SpecError at the exact
+spot of the spec text that caused it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from archcalc.errors import Location, SpecError
+from archcalc.graph import Graph, Node
+from archcalc.limits import LIMITS
+from archcalc.ops import REGISTRY, Op, OpError
+from archcalc.ops.base import describe
+from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
+from archcalc.spec.fields import FieldError, convert, integer, number
+from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
+from archcalc.suggest import did_you_mean
+
+TOP_KEYS = (
+    "name", "title", "source", "notes", "input", "vars", "defaults", "blocks",
+    "layers", "outputs", "expect",
+)
+META_KEYS = ("name", "from", "frozen")
+BRANCH_MERGES = ("concat", "add", "multiply")
+CONSTRUCT_KEYS = {
+    "repeat": ("layers", "index", "dense"),
+    "residual": ("shortcut",),
+    "concat": (),
+    "add": (),
+    "multiply": (),
+}
+MODIFIER_KEYS = {"layers", "index", "dense", "shortcut"}
+BLOCK_KEYS = ("params", "defaults", "layers", "doc")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+_MISSING = object()
+
+
+@dataclass
+class Scope:
+    """Where an item is built: its name path, visible values and defaults."""
+
+    path: tuple[str, ...]
+    values: dict[str, Any]
+    defaults: dict[str, LMap]
+    blocks_open: tuple[str, ...] = ()
+    frozen: bool = False
+    counters: dict[str, int] = field(default_factory=dict)
+    opened: bool = False  # made for one item, so its output can be named by the path
+
+    def full(self, local: str) -> str:
+        return ".".join((*self.path, local))
+
+    @property
+    def label(self) -> str | None:
+        return ".".join(self.path) or None
+
+    def auto_name(self, base: str) -> str:
+        n = self.counters.get(base, 0) + 1
+        self.counters[base] = n
+        return f"{base}{n}"
+
+    def same(self, **changes) -> "Scope":
+        """This scope with other values or defaults; names keep counting in it."""
+        return Scope(
+            path=self.path,
+            values=changes.get("values", self.values),
+            defaults=changes.get("defaults", self.defaults),
+            blocks_open=changes.get("blocks_open", self.blocks_open),
+            frozen=changes.get("frozen", self.frozen),
+            counters=self.counters,
+        )
+
+    def child(self, local: str, **changes) -> "Scope":
+        return Scope(
+            path=(*self.path, local),
+            values=changes.get("values", self.values),
+            defaults=changes.get("defaults", self.defaults),
+            blocks_open=changes.get("blocks_open", self.blocks_open),
+            frozen=changes.get("frozen", self.frozen),
+            opened=True,
+        )
+
+
+@dataclass
+class Item:
+    """One entry of a layer list, split into its head, arguments and meta fields."""
+
+    head: str
+    args: Any
+    args_loc: Location
+    loc: Location
+    meta: dict[str, Any]
+    meta_locs: dict[str, Location]
+    extra: LMap | None  # the whole mapping, for construct modifiers
+
+    def modifier(self, key: str, default=None):
+        if self.extra is not None and key in self.extra:
+            return self.extra[key]
+        return default
+
+    def modifier_loc(self, key: str) -> Location:
+        if self.extra is not None and key in self.extra:
+            return self.extra.value_loc(key)
+        return self.loc
+
+
+class Builder:
+    def __init__(self, doc, source_name: str, overrides: Mapping[str, Any] | None, input_shape):
+        if not isinstance(doc, LMap):
+            loc = doc.loc() if isinstance(doc, LList) else Location(source_name, 1, 1)
+            raise SpecError("a spec is a mapping with at least `input:` and `layers:`", loc)
+        self.doc = doc
+        self.source_name = source_name
+        self.overrides = dict(overrides or {})
+        self.input_override = input_shape
+        self.names: dict[str, Node] = {}
+        self.scope_outputs: dict[str, Node] = {}
+        self.blocks: dict[str, LMap] = {}
+        self.graph: Graph | None = None
+
+    # --- errors -----------------------------------------------------------
+    def fail(self, message: str, loc: Location | None, node: str | None = None, hint=None):
+        raise SpecError(message, loc, node=node, hint=hint)
+
+    def top_loc(self, key: str) -> Location:
+        return self.doc.key_loc(key) if key in self.doc else self.doc.loc()
+
+    # --- top level --------------------------------------------------------
+    def build(self) -> Graph:
+        doc = self.doc
+        for key in doc:
+            if key not in TOP_KEYS:
+                self.fail(
+                    f"unknown top-level field '{key}'" + did_you_mean(key, TOP_KEYS),
+                    doc.key_loc(key),
+                    hint="top-level fields: " + ", ".join(TOP_KEYS),
+                )
+        for key in ("input", "layers"):
+            if key not in doc:
+                self.fail(f"the spec needs `{key}:`", doc.loc())
+        texts = {}
+        for key in ("name", "title", "source", "notes"):
+            value = doc.get(key)
+            if value is not None and not isinstance(value, (str, int, float)):
+                self.fail(f"`{key}` expected text", doc.value_loc(key))
+            texts[key] = "" if value is None else str(value)
+        values = self.variables()
+        self.graph = Graph(
+            name=texts["name"] or self.source_name,
+            title=texts["title"],
+            source=texts["source"],
+            variables={k: v for k, v in values.items() if not k.startswith("__")},
+            file=self.source_name,
+        )
+        defaults = self.defaults(doc.get("defaults"), doc.value_loc("defaults") if "defaults" in doc else None, {})
+        self.read_blocks()
+        scope = Scope(path=(), values=values, defaults=defaults)
+        start = self.graph.add(
+            Node("input", REGISTRY.get("input"), {"shape": self.input_shape(values)}, [], None, self.top_loc("input"))
+        )
+        start.shape = start.args["shape"]
+        self.names["input"] = start
+        last = self.layer_list(doc["layers"], doc.value_loc("layers"), scope, start, "layers", fresh=False)
+        self.graph.outputs = self.outputs(last, scope)
+        self.graph.expectations = self.expectations()
+        self.graph.finish()
+        return self.graph
+
+    def variables(self) -> dict[str, Any]:
+        raw = self.doc.get("vars")
+        values: dict[str, Any] = {}
+        if raw is None:
+            raw = LMap()
+            raw.src, raw.pos, raw.key_pos, raw.value_pos = self.doc.src, self.doc.pos, {}, {}
+        elif not isinstance(raw, LMap):
+            self.fail("`vars` expected a mapping of names to default values", self.doc.value_loc("vars"))
+        for name in self.overrides:
+            if name not in raw:
+                known = list(raw)
+                self.fail(
+                    f"unknown variable '{name}'" + did_you_mean(name, known),
+                    self.top_loc("vars"),
+                    hint=("variables of this spec: " + ", ".join(known)) if known else "this spec declares no `vars:`",
+                )
+        for name, value in raw.items():
+            if not _NAME.match(name) or name.startswith("__") or "-" in name:
+                self.fail(f"variable name '{name}' must be an identifier", raw.key_loc(name))
+            if name in self.overrides:
+                value = self.overrides[name]
+                loc = raw.value_loc(name)
+                if isinstance(value, str):
+                    value = plain_scalar(value)
+            else:
+                loc = raw.value_loc(name)
+            values[name] = self.value(value, values, loc, f"variable '{name}'")
+        return values
+
+    def value(self, raw, scope: Mapping[str, Any], loc: Location, what: str):
+        """A number or boolean from a literal or an expression."""
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str):
+            try:
+                result = evaluate(raw, scope)
+            except ExpressionError as exc:
+                self.fail(f"{what}: {exc}", loc)
+            if isinstance(result, (int, float)):
+                return result
+            self.fail(f"{what} expected a number, got {result!r}", loc)
+        if isinstance(raw, (int, float)):
+            return raw
+        self.fail(f"{what} expected a number or an expression, got {describe_raw(raw)}", loc)
+
+    def input_shape(self, values) -> tuple[int, ...]:
+        if self.input_override is not None:
+            shape = tuple(int(d) for d in self.input_override)
+            if len(shape) not in (1, 3) or min(shape) < 1:
+                self.fail(f"input shape expected C, H, W of positive integers, got {list(shape)}", self.top_loc("input"))
+            return shape
+        raw, loc = self.doc["input"], self.doc.value_loc("input")
+        if not isinstance(raw, LList) or len(raw) not in (1, 3):
+            self.fail(f"`input` expected [C, H, W] (or [features]), got {describe_raw(raw)}", loc)
+        dims = []
+        for i, dim in enumerate(raw):
+            try:
+                dims.append(integer(dim, values, "input size", minimum=1, maximum=LIMITS.max_integer))
+            except FieldError as exc:
+                self.fail(str(exc), raw.item_loc(i))
+        return tuple(dims)
+
+    def defaults(self, raw, loc, inherited: dict[str, LMap]) -> dict[str, LMap]:
+        if raw is None:
+            return inherited
+        if not isinstance(raw, LMap):
+            self.fail("`defaults` expected a mapping from layer kind to arguments", loc)
+        merged = dict(inherited)
+        for kind, args in raw.items():
+            op = REGISTRY.get(kind)
+            if op is None:
+                self.fail(
+                    f"`defaults` names unknown layer kind '{kind}'" + did_you_mean(kind, REGISTRY.ops),
+                    raw.key_loc(kind),
+                )
+            if not isinstance(args, LMap):
+                self.fail(f"defaults for '{kind}' expected a mapping of arguments", raw.value_loc(kind))
+            known = {f.name for f in op.fields}
+            for arg in args:
+                if arg not in known:
+                    self.fail(self.unknown_arg(op.kind, arg, known), args.key_loc(arg))
+            if op.kind in merged:
+                combined = LMap(merged[op.kind])
+                combined.src, combined.pos = args.src, args.pos
+                combined.key_pos = {**merged[op.kind].key_pos, **args.key_pos}
+                combined.value_pos = {**merged[op.kind].value_pos, **args.value_pos}
+                combined.update(args)
+                args = combined
+            merged[op.kind] = args
+        return merged
+
+    def read_blocks(self) -> None:
+        raw = self.doc.get("blocks")
+        if raw is None:
+            return
+        if not isinstance(raw, LMap):
+            self.fail("`blocks` expected a mapping from block name to definition", self.doc.value_loc("blocks"))
+        for name, body in raw.items():
+            loc = raw.key_loc(name)
+            if not _NAME.match(name):
+                self.fail(f"block name '{name}' must be an identifier", loc)
+            if REGISTRY.get(name) or name in CONSTRUCT_KEYS:
+                self.fail(f"block '{name}' has the name of a built-in layer kind", loc)
+            if isinstance(body, LList):
+                wrapped = LMap(layers=body)
+                wrapped.src, wrapped.pos = body.src, body.pos
+                wrapped.key_pos, wrapped.value_pos = {"layers": body.pos}, {"layers": body.pos}
+                body = wrapped
+            if not isinstance(body, LMap) or "layers" not in body:
+                self.fail(f"block '{name}' expected a mapping with `layers:` (and optional `params:`)", raw.value_loc(name))
+            for key in body:
+                if key not in BLOCK_KEYS:
+                    self.fail(
+                        f"unknown field '{key}' in block '{name}'" + did_you_mean(key, BLOCK_KEYS), body.key_loc(key)
+                    )
+            params = body.get("params")
+            if params is not None and not isinstance(params, (LMap, LList)):
+                self.fail(
+                    f"`params` of block '{name}' expected a list of names or a mapping of names to defaults",
+                    body.value_loc("params"),
+                )
+            for i, p in enumerate(params or ()):
+                where = params.key_loc(p) if isinstance(params, LMap) else params.item_loc(i)
+                if not isinstance(p, str) or not _NAME.match(p) or "-" in p:
+                    self.fail(f"parameter '{p}' of block '{name}' must be an identifier", where)
+            self.blocks[name] = body
+
+    def outputs(self, last: Node, scope: Scope) -> list[Node]:
+        raw = self.doc.get("outputs")
+        if raw is None:
+            return [last]
+        loc = self.doc.value_loc("outputs")
+        if isinstance(raw, str):
+            raw_list, locs = [raw], [loc]
+        elif isinstance(raw, LList) and raw and all(isinstance(x, str) for x in raw):
+            raw_list, locs = list(raw), [raw.item_loc(i) for i in range(len(raw))]
+        else:
+            self.fail("`outputs` expected a node name or a list of node names (main output first)", loc)
+        return [self.resolve(name, scope, where, None) for name, where in zip(raw_list, locs)]
+
+    def expectations(self) -> list:
+        from archcalc.expect import parse_expectations
+
+        raw = self.doc.get("expect")
+        if raw is None:
+            return []
+        return parse_expectations(raw, self.doc.value_loc("expect"), self)
+
+    # --- layer lists ------------------------------------------------------
+    def layer_list(self, raw, loc: Location, scope: Scope, cur: Node, what: str, fresh: bool = True) -> Node:
+        """Build a list of items; ``fresh`` says the scope was made for this list alone."""
+        if raw is None:
+            return cur
+        if not isinstance(raw, LList):
+            self.fail(f"`{what}` expected a list of layers, got {describe_raw(raw)}", loc)
+        sole = fresh and len(raw) == 1
+        for i, entry in enumerate(raw):
+            cur = self.item(self.split(entry, raw.item_loc(i)), scope, cur, sole)
+        return cur
+
+    def split(self, entry, loc: Location) -> Item:
+        if isinstance(entry, str):
+            return Item(entry, None, loc, loc, {}, {}, None)
+        if not isinstance(entry, LMap):
+            self.fail(
+                f"expected a layer such as `relu` or `conv: {{out: 64, kernel: 3}}`, got {describe_raw(entry)}", loc
+            )
+        if not entry:
+            self.fail("empty layer entry", loc)
+        heads = [k for k in entry if k not in META_KEYS and k not in MODIFIER_KEYS]
+        if "repeat" in entry:
+            heads = ["repeat"]
+        if not heads:
+            if "layers" in entry:
+                heads = ["layers"]
+            else:
+                self.fail("this entry names no layer kind, only " + ", ".join(f"`{k}`" for k in entry), loc)
+        if len(heads) > 1:
+            self.fail(
+                f"one entry holds two layers, '{heads[0]}' and '{heads[1]}'; write each layer as its own list item",
+                entry.key_loc(heads[1]),
+            )
+        head = heads[0]
+        meta = {k: entry[k] for k in META_KEYS if k in entry}
+        meta_locs = {k: entry.value_loc(k) for k in meta}
+        allowed = set(META_KEYS) | {head} | set(CONSTRUCT_KEYS.get(head, ()))
+        if head == "layers":
+            allowed |= {"layers"}
+        for key in entry:
+            if key not in allowed:
+                self.fail(
+                    f"'{key}' does not apply to '{head}'" + did_you_mean(key, allowed - {head}),
+                    entry.key_loc(key),
+                )
+        return Item(head, entry[head], entry.value_loc(head), entry.key_loc(head), meta, meta_locs, entry)
+
+    def item(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
+        head = item.head
+        if head == "repeat":
+            return self.repeat(item, scope, cur, sole)
+        if head == "residual":
+            return self.residual(item, scope, cur, sole)
+        if head in BRANCH_MERGES and isinstance(item.args, LList):
+            return self.branches(item, scope, cur, sole)
+        if head == "layers":
+            inner = self.enter(item, scope, "group", sole)
+            out = self.layer_list(item.args, item.args_loc, inner, self.start(item, scope, cur), "layers")
+            return self.close(inner, out)
+        if head in self.blocks:
+            return self.block_call(item, scope, cur, sole)
+        op = REGISTRY.get(head)
+        if op is None:
+            known = [*REGISTRY.ops, *self.blocks, *CONSTRUCT_KEYS]
+            self.fail(
+                f"unknown layer kind '{head}'" + did_you_mean(head, known),
+                item.loc,
+                hint="see `archcalc kinds` or docs/spec-format.md for the layer kinds",
+            )
+        return self.layer(op, item, scope, cur)
+
+    # --- names and scopes -------------------------------------------------
+    def local_name(self, item: Item, scope: Scope, base: str) -> str:
+        name = item.meta.get("name")
+        if name is None:
+            return scope.auto_name(base)
+        if not isinstance(name, str) or not _NAME.match(name):
+            self.fail(
+                f"`name` expected letters, digits, '_' or '-' (no dots), got {describe_raw(name)}",
+                item.meta_locs["name"],
+            )
+        return name
+
+    def enter(self, item: Item, scope: Scope, base: str, sole: bool, **changes) -> Scope:
+        """The scope a structured item builds in.
+
+        Named items and block calls open a scope of their own; unnamed repeats,
+        residuals and branches do not (their layers are numbered on in the
+        enclosing scope), and neither does a block call that is the only item
+        of a scope opened just for it.
+        """
+        frozen = self.frozen(item, scope)
+        if "name" not in item.meta and (base in CONSTRUCT_KEYS or (sole and scope.path)):
+            return scope.same(frozen=frozen, **changes)
+        return scope.child(self.local_name(item, scope, base), frozen=frozen, **changes)
+
+    def close(self, scope: Scope, out: Node) -> Node:
+        label = scope.label
+        if scope.opened and label not in self.names:
+            self.scope_outputs.setdefault(label, out)
+        return out
+
+    def frozen(self, item: Item, scope: Scope) -> bool:
+        if "frozen" not in item.meta:
+            return scope.frozen
+        value = item.meta["frozen"]
+        if not isinstance(value, bool):
+            self.fail(f"`frozen` expected true or false, got {describe_raw(value)}", item.meta_locs["frozen"])
+        return value
+
+    def resolve(self, name, scope: Scope, loc: Location, node: str | None) -> Node:
+        if not isinstance(name, str):
+            self.fail(f"`from` expected node names, got {describe_raw(name)}", loc, node)
+        for k in range(len(scope.path), -1, -1):
+            full = ".".join((*scope.path[:k], name))
+            found = self.names.get(full) or self.scope_outputs.get(full)
+            if found is not None:
+                return found
+        if node is not None and name in (node, node.rsplit(".", 1)[-1]):
+            self.fail(f"'{node}' takes its own output as input; a spec cannot contain cycles", loc, node)
+        known = list(self.names) + list(self.scope_outputs)
+        self.fail(
+            f"no node named '{name}' before this point" + did_you_mean(name, known),
+            loc,
+            node,
+            hint="`from:` may only name earlier layers (this is what rules out cycles); "
+            "names inside blocks are written block.layer",
+        )
+
+    def start(self, item: Item, scope: Scope, cur: Node) -> Node:
+        """The single input of a structured item: `from:` or the previous layer."""
+        if "from" not in item.meta:
+            return cur
+        raw, loc = item.meta["from"], item.meta_locs["from"]
+        if isinstance(raw, LList):
+            if len(raw) != 1:
+                self.fail(f"'{item.head}' takes one input, `from` lists {len(raw)}", loc)
+            raw, loc = raw[0], raw.item_loc(0)
+        return self.resolve(raw, scope, loc, None)
+
+    def inputs(self, item: Item, scope: Scope, cur: Node, name: str) -> list[Node]:
+        if "from" not in item.meta:
+            return [cur]
+        raw, loc = item.meta["from"], item.meta_locs["from"]
+        if isinstance(raw, LList):
+            if not raw:
+                self.fail("`from` expected at least one node name", loc, name)
+            return [self.resolve(x, scope, raw.item_loc(i), name) for i, x in enumerate(raw)]
+        return [self.resolve(raw, scope, loc, name)]
+
+    # --- plain layers -----------------------------------------------------
+    def layer(self, op: Op, item: Item, scope: Scope, cur: Node) -> Node:
+        args, arg_locs = self.arguments(op.kind, op.positional, [f.name for f in op.fields], item)
+        name = scope.full(self.local_name(item, scope, op.kind))
+        inputs = self.inputs(item, scope, cur, name)
+        return self.add_node(op, name, inputs, args, arg_locs, item.loc, scope, self.frozen(item, scope))
+
+    def arguments(self, owner: str, positional, known, item: Item):
+        """Raw arguments by name, from a mapping, a list (positional) or a scalar."""
+        raw, loc = item.args, item.args_loc
+        if raw is None:
+            return {}, {}
+        if isinstance(raw, LMap):
+            args, locs = {}, {}
+            for key, value in raw.items():
+                if key in META_KEYS:
+                    if key in item.meta:
+                        self.fail(f"`{key}` is given twice", raw.key_loc(key))
+                    item.meta[key] = value
+                    item.meta_locs[key] = raw.value_loc(key)
+                    continue
+                if key not in known:
+                    self.fail(self.unknown_arg(owner, key, known), raw.key_loc(key))
+                args[key], locs[key] = value, raw.value_loc(key)
+            return args, locs
+        values = list(raw) if isinstance(raw, LList) else [raw]
+        if len(values) > len(positional):
+            if not positional:
+                self.fail(f"'{owner}' takes no positional arguments; write them as `name: value`", loc)
+            self.fail(
+                f"'{owner}' takes at most {len(positional)} positional arguments "
+                f"({', '.join(positional)}), got {len(values)}",
+                loc,
+            )
+        locs = [raw.item_loc(i) for i in range(len(values))] if isinstance(raw, LList) else [loc]
+        return dict(zip(positional, values)), dict(zip(positional, locs))
+
+    def unknown_arg(self, owner: str, key: str, known) -> str:
+        known = list(known)
+        listing = ", ".join(known) if known else "none"
+        return f"'{owner}' has no argument '{key}'" + (did_you_mean(key, known) or f" (arguments: {listing})")
+
+    def add_node(self, op: Op, name: str, inputs: list[Node], raw_args: dict, arg_locs: dict,
+                 loc: Location, scope: Scope, frozen: bool, use_defaults: bool = True) -> Node:
+        if name in self.names:
+            first = self.names[name].location
+            self.fail(f"duplicate node name '{name}'" + (f" (first defined at {first})" if first else ""), loc, name)
+        if len(self.graph.nodes) >= LIMITS.max_nodes:
+            self.fail(f"the network has more than {LIMITS.max_nodes:,} nodes", loc, name)
+        count = len(inputs)
+        if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
+            expected = (
+                f"{op.min_inputs}" if op.max_inputs == op.min_inputs
+                else f"at least {op.min_inputs}" if op.max_inputs is None
+                else f"{op.min_inputs} to {op.max_inputs}"
+            )
+            self.fail(f"{op.kind} '{name}' takes {expected} input(s), got {count}", loc, name)
+        values = dict(scope.values)
+        first = inputs[0].shape
+        values[dollar_name("in")] = first[0]
+        if len(first) == 3:
+            values[dollar_name("h")], values[dollar_name("w")] = first[1], first[2]
+        defaults = scope.defaults.get(op.kind) if use_defaults else None
+        args, locs = {}, {}
+        for f in op.fields:
+            if f.name in raw_args:
+                raw, where = raw_args[f.name], arg_locs.get(f.name, loc)
+            elif defaults is not None and f.name in defaults:
+                raw, where = defaults[f.name], defaults.value_loc(f.name)
+            elif f.required:
+                self.fail(f"{op.kind} '{name}' needs argument '{f.name}' ({f.doc})", loc, name)
+            else:
+                args[f.name] = f.default_value
+                continue
+            try:
+                args[f.name] = convert(f, raw, values, op.kind)
+            except FieldError as exc:
+                self.fail(str(exc), where, name)
+            locs[f.name] = where
+        node = Node(name, op, args, inputs, scope.label, loc, frozen or not op.trainable, locs)
+        try:
+            node.shape = op.output_shape(node)
+        except OpError as exc:
+            self.fail(str(exc), locs.get(exc.field, loc) if exc.field else loc, name)
+        if any(d > LIMITS.max_integer for d in node.shape):
+            self.fail(f"{op.kind} '{name}' output {describe(node.shape)} is beyond any real network", loc, name)
+        self.names[name] = node
+        return self.graph.add(node)
+
+    # --- structured items -------------------------------------------------
+    def block_call(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
+        bname, body = item.head, self.blocks[item.head]
+        if bname in scope.blocks_open:
+            chain = " -> ".join((*scope.blocks_open[scope.blocks_open.index(bname):], bname))
+            self.fail(f"block '{bname}' calls itself ({chain}); blocks cannot be recursive", item.loc)
+        if len(scope.blocks_open) >= LIMITS.max_block_depth:
+            self.fail(f"blocks are nested more than {LIMITS.max_block_depth} calls deep", item.loc)
+        params = body.get("params") or LList()
+        names = list(params)
+        raw_args, arg_locs = self.arguments(bname, names, names, item)
+        src = self.start(item, scope, cur)
+        caller = dict(scope.values)
+        caller[dollar_name("in")] = src.shape[0]
+        if len(src.shape) == 3:
+            caller[dollar_name("h")], caller[dollar_name("w")] = src.shape[1], src.shape[2]
+        values = {k: v for k, v in self.graph.variables.items()}
+        values.update({k: caller[k] for k in caller if k.startswith("__")})
+        for p in names:
+            if p in raw_args:
+                values[p] = self.value(raw_args[p], caller, arg_locs[p], f"argument '{p}' of block '{bname}'")
+            elif isinstance(params, LMap) and params[p] is not None:
+                values[p] = self.value(params[p], values, params.value_loc(p), f"default of '{p}' in block '{bname}'")
+            else:
+                self.fail(f"block '{bname}' needs argument '{p}'", item.loc,
+                          hint=f"block '{bname}' takes: {', '.join(names)}")
+        defaults = self.defaults(body.get("defaults"), body.value_loc("defaults") if "defaults" in body else None,
+                                 scope.defaults)
+        inner = self.enter(item, scope, bname, sole, values=values, defaults=defaults,
+                           blocks_open=(*scope.blocks_open, bname))
+        out = self.layer_list(body["layers"], body.value_loc("layers"), inner, src, f"layers of block '{bname}'")
+        return self.close(inner, out)
+
+    def repeat(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
+        try:
+            times = integer(item.args, scope.values, "repeat", minimum=1)
+        except FieldError as exc:
+            self.fail(str(exc), item.args_loc)
+        if times > LIMITS.max_repeat:
+            self.fail(f"repeat {times:,} exceeds the limit of {LIMITS.max_repeat:,}", item.args_loc)
+        body = item.modifier("layers")
+        if body is None:
+            self.fail("`repeat` needs `layers:`, the list to repeat", item.loc)
+        index = item.modifier("index")
+        if index is not None and (not isinstance(index, str) or not _NAME.match(index) or "-" in index):
+            self.fail(f"`index` expected a variable name, got {describe_raw(index)}", item.modifier_loc("index"))
+        dense = item.modifier("dense", False)
+        if not isinstance(dense, bool):
+            self.fail(f"`dense` expected true or false, got {describe_raw(dense)}", item.modifier_loc("dense"))
+        # A named repeat numbers its copies (name.0, name.1, ...), and so does the
+        # only item of a block (block.0, ...); otherwise the copies unroll into the
+        # current scope, where automatic names keep counting.
+        named = "name" in item.meta or (sole and bool(scope.path))
+        outer = self.enter(item, scope, "repeat", sole)
+        src = self.start(item, scope, cur)
+        x, features = src, [src]
+        concat = REGISTRY.get("concat")
+        for i in range(times):
+            values = {**outer.values, index: i} if index else outer.values
+            step = outer.child(str(i), values=values) if named else outer.same(values=values)
+            if dense and i > 0:
+                x = self.add_node(concat, step.full(step.auto_name("concat")), list(features), {}, {}, item.loc,
+                                  step, step.frozen)
+            x = self.layer_list(body, item.modifier_loc("layers"), step, x, "layers", fresh=named)
+            if named:
+                self.close(step, x)
+            features.append(x)
+        if dense:
+            x = self.add_node(concat, outer.full(outer.auto_name("concat")), features, {}, {}, item.loc, outer,
+                              outer.frozen)
+        return self.close(outer, x)
+
+    def branches(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
+        raw = item.args
+        if not raw:
+            self.fail(f"`{item.head}` expected a list of branches (each a list of layers)", item.args_loc)
+        src = self.start(item, scope, cur)
+        inner = self.enter(item, scope, item.head, sole)
+        outs = []
+        for j, branch in enumerate(raw):
+            if not isinstance(branch, LList):
+                self.fail(
+                    f"branch {j + 1} of `{item.head}` expected a list of layers ([] for the input itself), "
+                    f"got {describe_raw(branch)}",
+                    raw.item_loc(j),
+                    hint=f"to join named nodes write `{item.head}: {{from: [a, b]}}`",
+                )
+            step = inner.child(inner.auto_name("branch"))
+            out = self.layer_list(branch, raw.item_loc(j), step, src, "branch")
+            outs.append(self.close(step, out))
+        op = REGISTRY.get(item.head)
+        out = self.add_node(op, inner.full(inner.auto_name(item.head)), outs, {}, {}, item.loc, inner, inner.frozen)
+        return self.close(inner, out)
+
+    def residual(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
+        src = self.start(item, scope, cur)
+        inner = self.enter(item, scope, "residual", sole)
+        main = self.layer_list(item.args, item.args_loc, inner, src, "residual")
+        shortcut = item.modifier("shortcut", "auto")
+        where = item.modifier_loc("shortcut")
+        if isinstance(shortcut, LList):
+            side_scope = inner.child(inner.auto_name("shortcut"))
+            side = self.close(side_scope, self.layer_list(shortcut, where, side_scope, src, "shortcut"))
+        elif shortcut == "identity" or (shortcut == "auto" and main.shape == src.shape):
+            side = src
+        elif shortcut in ("auto", "projection"):
+            side = self.projection(src, main, inner, where)
+        else:
+            self.fail(
+                f"`shortcut` expected auto, identity, projection or a list of layers, got {describe_raw(shortcut)}",
+                where,
+            )
+        out = self.add_node(REGISTRY.get("add"), inner.full(inner.auto_name("add")), [main, side], {}, {}, item.loc,
+                            inner, inner.frozen)
+        return self.close(inner, out)
+
+    def projection(self, src: Node, main: Node, scope: Scope, loc: Location) -> Node:
+        """A 1x1 convolution (plus batchnorm if the main path has one) matching the main path's shape."""
+        a, b = src.shape, main.shape
+        if len(a) != 3 or len(b) != 3 or a[1] % b[1] or a[2] % b[2] or a[1] // b[1] != a[2] // b[2]:
+            self.fail(
+                f"cannot infer a projection shortcut from {describe(a)} to {describe(b)}; "
+                "write `shortcut:` as a list of layers",
+                loc,
+            )
+        norm = any(n.kind == "batchnorm" for n in self.graph.nodes[src.index + 1:main.index + 1])
+        side = scope.child(scope.auto_name("shortcut"))
+        conv_args = {"out": b[0], "kernel": 1, "stride": a[1] // b[1], "padding": 0, "bias": not norm}
+        x = self.add_node(REGISTRY.get("conv"), side.full("conv"), [src], conv_args, {}, loc, side, side.frozen,
+                          use_defaults=False)
+        if norm:
+            x = self.add_node(REGISTRY.get("batchnorm"), side.full("batchnorm"), [x], {}, {}, loc, side,
+                              side.frozen)
+        return self.close(side, x)
+
+
+def describe_raw(value) -> str:
+    if isinstance(value, LMap):
+        return "a mapping"
+    if isinstance(value, LList):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f"'{value}'"
+    return str(value)
