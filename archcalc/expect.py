@@ -167,3 +167,22 @@ def check_one(analysis, exp: Expectation) -> ExpectResult:
     if exp.source:
         message += f" [{exp.source}]"
     return ExpectResult(exp, actual, passed, message)
+
+
+def check_expectations(graph, *, batch: int = 1, dtype: str = "float32", loader=None) -> list[ExpectResult]:
+    """Check every `expect:` figure of a graph; entries with `with:` re-load the spec with those values.
+
+    ``loader(overrides)`` rebuilds the graph with variable overrides; it is only
+    called for entries that set `with:`.
+    """
+    from archcalc.analysis import analyze_graph
+
+    cache: dict[tuple, Any] = {}
+    results = []
+    for exp in graph.expectations:
+        key = tuple(sorted(exp.overrides.items()))
+        if key not in cache:
+            g = graph if not key else loader(dict(key))
+            cache[key] = analyze_graph(g, batch=batch, dtype=dtype)
+        results.append(check_one(cache[key], exp))
+    return results

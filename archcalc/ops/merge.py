@@ -45,7 +45,7 @@ class Add(Op):
     def output_shape(self, node):
         shapes = {i.shape for i in node.inputs}
         if len(shapes) != 1:
-            raise OpError(f"add '{node.name}' needs inputs of one shape; got " + _listing(node))
+            raise OpError(f"{self.kind} '{node.name}' needs inputs of one shape; got " + _listing(node))
         return node.inputs[0].shape
 
     def other_ops(self, node):
@@ -87,3 +87,18 @@ class Multiply(Op):
         from archcalc.torch import modules
 
         return modules.Multiply()
+
+
+@register
+class Mean(Add):
+    kind = "mean"
+    aliases = ("average",)
+    doc = "Elementwise mean of inputs of one shape (FractalNet's join)."
+
+    def other_ops(self, node):
+        return numel(node.shape) * len(node.inputs)
+
+    def torch_module(self, node):
+        from archcalc.torch import modules
+
+        return modules.Mean()

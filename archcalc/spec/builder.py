@@ -27,14 +27,15 @@ TOP_KEYS = (
     "name", "title", "source", "notes", "input", "vars", "defaults", "blocks",
     "layers", "outputs", "expect",
 )
-META_KEYS = ("name", "from", "frozen")
-BRANCH_MERGES = ("concat", "add", "multiply")
+META_KEYS = ("name", "from", "frozen", "when")
+BRANCH_MERGES = ("concat", "add", "multiply", "mean")
 CONSTRUCT_KEYS = {
     "repeat": ("layers", "index", "dense"),
     "residual": ("shortcut",),
     "concat": (),
     "add": (),
     "multiply": (),
+    "mean": (),
 }
 MODIFIER_KEYS = {"layers", "index", "dense", "shortcut"}
 BLOCK_KEYS = ("params", "defaults", "layers", "doc")
@@ -371,6 +372,8 @@ class Builder:
 
     def item(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
         head = item.head
+        if "when" in item.meta and not self.condition(item, scope, cur):
+            return cur
         if head == "repeat":
             return self.repeat(item, scope, cur, sole)
         if head == "residual":
@@ -392,6 +395,22 @@ class Builder:
                 hint="see `archcalc kinds` or docs/spec-format.md for the layer kinds",
             )
         return self.layer(op, item, scope, cur)
+
+    def condition(self, item: Item, scope: Scope, cur: Node) -> bool:
+        """The value of an item's `when:`; a false condition leaves the item out."""
+        raw, loc = item.meta["when"], item.meta_locs["when"]
+        if isinstance(raw, bool):
+            return raw
+        if not isinstance(raw, str):
+            self.fail(f"`when` expected a condition such as \"stride == 1\", got {describe_raw(raw)}", loc)
+        values = dict(scope.values)
+        values[dollar_name("in")] = cur.shape[0]
+        if len(cur.shape) == 3:
+            values[dollar_name("h")], values[dollar_name("w")] = cur.shape[1], cur.shape[2]
+        try:
+            return bool(evaluate(raw, values))
+        except ExpressionError as exc:
+            self.fail(f"`when`: {exc}", loc)
 
     # --- names and scopes -------------------------------------------------
     def local_name(self, item: Item, scope: Scope, base: str) -> str:
@@ -664,13 +683,15 @@ class Builder:
         if isinstance(shortcut, LList):
             side_scope = inner.child(inner.auto_name("shortcut"))
             side = self.close(side_scope, self.layer_list(shortcut, where, side_scope, src, "shortcut"))
-        elif shortcut == "identity" or (shortcut == "auto" and main.shape == src.shape):
+        elif shortcut == "none" or (shortcut == "optional" and main.shape != src.shape):
+            return self.close(inner, main)
+        elif shortcut in ("identity", "optional") or (shortcut == "auto" and main.shape == src.shape):
             side = src
         elif shortcut in ("auto", "projection"):
             side = self.projection(src, main, inner, where)
         else:
             self.fail(
-                f"`shortcut` expected auto, identity, projection or a list of layers, got {describe_raw(shortcut)}",
+                f"`shortcut` expected auto, identity, projection, optional, none or a list of layers, got {describe_raw(shortcut)}",
                 where,
             )
         out = self.add_node(REGISTRY.get("add"), inner.full(inner.auto_name("add")), [main, side], {}, {}, item.loc,
