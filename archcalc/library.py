@@ -56,3 +56,27 @@ def resolve_spec(spec: str | Path) -> Path:
         f"'{spec}' is neither a built-in spec nor a file" + did_you_mean(str(spec), names),
         hint="`archcalc list` shows the built-in specs",
     )
+
+
+def catalogue(substring: str = "") -> list[dict]:
+    """Name, title, source, input, params and MACs of the built-ins matching ``substring``."""
+    from archcalc.api import analyze
+
+    wanted = substring.lower()
+    entries = []
+    for name, path in builtin_paths().items():
+        analysis = analyze(path)
+        g = analysis.graph
+        if wanted and wanted not in name.lower() and wanted not in g.title.lower():
+            continue
+        entries.append(
+            {
+                "name": name,
+                "title": g.title,
+                "source": g.source,
+                "input": list(g.input.shape),
+                "params": analysis.totals["params"],
+                "macs": analysis.totals["macs"],
+            }
+        )
+    return entries

@@ -1,0 +1,107 @@
+"""What `archcalc check` does, as a library: parse, shape-check and verify specs in files and folders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from archcalc.errors import Location, SpecError
+from archcalc.expect import ExpectResult, check_expectations
+from archcalc.units import format_bytes, format_count
+
+SCHEMA = "archcalc.check/1"
+BUDGETS = {
+    # option name: (totals key, formatter, what it limits)
+    "params": ("params", format_count, "parameters"),
+    "macs": ("macs", format_count, "MACs"),
+    "activation_memory": ("activation_bytes", format_bytes, "activation memory (sum over nodes)"),
+}
+
+
+@dataclass
+class Finding:
+    passed: bool
+    message: str
+    location: Location | None
+    metric: str | None = None
+    expected: Any = None
+    actual: Any = None
+    source: str = ""
+
+
+@dataclass
+class FileReport:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: SpecError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(f.passed for f in self.findings)
+
+
+def spec_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Spec files named directly, or found recursively (``*.yaml``, ``*.yml``) in folders."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def check_file(path: Path | str, budgets: Mapping[str, float], overrides: Mapping[str, Any] | None = None) -> FileReport:
+    import archcalc
+    from archcalc.analysis import analyze_graph
+
+    report = FileReport(str(path))
+    try:
+        graph = archcalc.load(path, overrides=overrides)
+        results: list[ExpectResult] = check_expectations(
+            graph, loader=lambda extra: archcalc.load(path, overrides={**(overrides or {}), **extra})
+        )
+        analysis = analyze_graph(graph)
+    except SpecError as error:
+        report.error = error
+        return report
+    for r in results:
+        e = r.expectation
+        report.findings.append(
+            Finding(r.passed, r.message, e.location, e.metric, e.value, r.actual, e.source)
+        )
+    start = Location(str(path), 1, 1)
+    for option, limit in budgets.items():
+        key, fmt, what = BUDGETS[option]
+        actual = analysis.totals[key]
+        passed = actual <= limit
+        verdict = "within" if passed else "exceeds"
+        report.findings.append(
+            Finding(passed, f"{what} {fmt(actual)} {verdict} the budget of {fmt(limit)}", start, key, limit, actual)
+        )
+    return report
+
+
+def report_to_dict(report: FileReport) -> dict:
+    return {
+        "path": report.path,
+        "passed": report.passed,
+        "error": report.error.to_dict() if report.error else None,
+        "checks": [
+            {
+                "metric": f.metric,
+                "passed": f.passed,
+                "expected": f.expected,
+                "actual": f.actual,
+                "message": f.message,
+                "source": f.source,
+                "line": f.location.line if f.location else None,
+                "column": f.location.column if f.location else None,
+            }
+            for f in report.findings
+        ],
+    }

@@ -1,0 +1,76 @@
+"""The `archcalc` command: a thin click shell over the library.
+
+Commands import what they need inside their functions, so `archcalc summary`
+never loads torch and the group starts fast. Spec errors raised anywhere below
+are rendered once, here, as located compiler-style messages.
+"""
+
+from __future__ import annotations
+
+import click
+
+from archcalc import __version__
+from archcalc.errors import SpecError
+
+CONVENTIONS_HELP = """\b
+Conventions:
+  MACs    multiply-accumulates: conv H_out*W_out*C_out*k_h*k_w*C_in/groups,
+          linear in*out. Bias adds, pooling, activations and normalisation
+          are not MACs (they are "other ops"). FLOPs = 2 x MACs, always
+          labelled. torchvision's "GFLOPS" and fvcore's "flops" are MACs.
+  Params  weights + biases; BatchNorm running statistics are buffers.
+  Memory  activation values x dtype size x batch; in-place activations and
+          views add nothing. "Peak live" frees a tensor after its last use.
+  RF      receptive field size and jump; over a DAG the largest over paths.
+"""
+
+
+class SpecFailure(click.ClickException):
+    """A SpecError on its way out of click, printed as its full located message."""
+
+    exit_code = 1
+
+    def __init__(self, error: SpecError) -> None:
+        super().__init__(error.render())
+        self.error = error
+
+    def show(self, file=None) -> None:
+        click.echo(self.error.render(), err=True)
+
+
+class ArchcalcGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SpecError as error:
+            raise SpecFailure(error) from None
+
+
+@click.group(
+    cls=ArchcalcGroup,
+    epilog=CONVENTIONS_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "--version", "-V", prog_name="archcalc")
+def cli() -> None:
+    """Shapes, parameters, MACs, memory and receptive fields of CNNs from a YAML spec.
+
+    \b
+    archcalc summary vgg16                       per-layer table and totals
+    archcalc compare naive-inception bottleneck  side by side, with ratios
+    archcalc check specs/                        CI: parse, shape-check, verify `expect:`
+    archcalc list                                the built-in networks
+
+    SPEC is a built-in name (see `archcalc list`) or a path to a spec file.
+    """
+
+
+def _register() -> None:
+    from archcalc.cli import check, compare, kinds, listing, summary
+
+    for module in (summary, compare, listing, check, kinds):
+        cli.add_command(module.command)
+
+
+_register()
+main = cli

@@ -1,0 +1,99 @@
+"""archcalc check: for CI and pre-commit; exit 0 when all pass, 1 when any fails, 2 on usage errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from archcalc.cli.options import parse_sets
+
+
+def parse_budget(binary: bool):
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        from archcalc.units import parse_quantity
+
+        try:
+            return parse_quantity(value, binary=binary)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+def _escape(text: str) -> str:
+    """GitHub workflow-command escaping for a message."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
+@click.command(
+    "check",
+    epilog="""\b
+Examples:
+  archcalc check specs/
+  archcalc check model.yaml --max-params 10M --max-macs 2G
+  archcalc check specs/ --max-activation-memory 200MiB --format github
+\b
+Exit status: 0 all specs pass, 1 a spec fails (error, `expect:` figure or
+budget), 2 usage error (e.g. a path that does not exist).""",
+)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--max-params", callback=parse_budget(False), metavar="N", help="Fail specs with more parameters, e.g. 10M.")
+@click.option("--max-macs", callback=parse_budget(False), metavar="N", help="Fail specs with more MACs, e.g. 2G.")
+@click.option("--max-activation-memory", callback=parse_budget(True), metavar="SIZE",
+              help="Fail specs whose activations (float32, batch 1, summed over nodes) exceed SIZE, e.g. 200MiB.")
+@click.option("--set", "overrides", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
+              help="Override a variable in every spec checked.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
+              help="github prints workflow annotations that point at the spec line.")
+def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt):
+    """Parse and shape-check specs in PATHS (files or folders, recursively) and verify their `expect:` figures."""
+    from archcalc.checking import check_file, report_to_dict, spec_files
+
+    files = spec_files(paths)
+    if not files:
+        raise click.UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
+    budgets = {
+        k: v
+        for k, v in (("params", max_params), ("macs", max_macs), ("activation_memory", max_activation_memory))
+        if v is not None
+    }
+    reports = [check_file(f, budgets, overrides) for f in files]
+    failed = [r for r in reports if not r.passed]
+    if fmt == "json":
+        click.echo(json.dumps({"schema": "archcalc.check/1", "passed": not failed,
+                               "files": [report_to_dict(r) for r in reports]}, indent=2))
+    elif fmt == "github":
+        for r in reports:
+            problems = [(r.error.location, r.error.headline().split("error: ", 1)[-1])] if r.error else [
+                (f.location, f.message) for f in r.findings if not f.passed
+            ]
+            for loc, message in problems:
+                where = f"file={_escape_property(loc.file if loc else r.path)}"
+                if loc:
+                    where += f",line={loc.line},col={loc.column}"
+                click.echo(f"::error {where}::{_escape(message)}")
+        click.echo(_tally(reports, failed))
+    else:
+        for r in reports:
+            if r.error:
+                click.echo(f"FAIL {r.path}")
+                click.echo("  " + r.error.render().replace("\n", "\n  "))
+                continue
+            click.echo(f"{'ok  ' if r.passed else 'FAIL'} {r.path} ({len(r.findings)} checks)")
+            for f in r.findings:
+                if not f.passed:
+                    click.echo(f"  {f.location}: {f.message}")
+        click.echo(_tally(reports, failed))
+    click.get_current_context().exit(1 if failed else 0)
+
+
+def _tally(reports, failed) -> str:
+    return f"archcalc check: {len(reports)} spec(s), {len(reports) - len(failed)} ok, {len(failed)} failing"

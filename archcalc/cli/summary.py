@@ -1,0 +1,59 @@
+"""archcalc summary: one row per node and the totals."""
+
+from __future__ import annotations
+
+import click
+
+from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show
+from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS
+
+
+def parse_columns(ctx, param, value):
+    if value is None:
+        return DEFAULT_COLUMNS
+    columns = tuple(c.strip() for c in value.split(",") if c.strip())
+    unknown = [c for c in columns if c not in COLUMNS]
+    if unknown or not columns:
+        raise click.BadParameter(f"unknown column '{unknown[0] if unknown else value}'; choose from {', '.join(COLUMNS)}")
+    return columns
+
+
+@click.command(
+    "summary",
+    epilog="""\b
+Examples:
+  archcalc summary vgg16
+  archcalc summary resnet50 --depth 1
+  archcalc summary mobilenet-v1 --set alpha=0.5 --input 3x160x160
+  archcalc summary my_net.yaml --format json -o my_net.json
+  archcalc summary vgg16 --columns name,shape,params,macs --format csv""",
+)
+@click.argument("spec", shell_complete=complete_spec)
+@analysis_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True, help="Output format; json is the archcalc.summary/1 contract with exact integers.")
+@click.option("--columns", callback=parse_columns, metavar="A,B,...",
+              help=f"Columns for table/csv/markdown: {', '.join(COLUMNS)}.")
+@click.option("--depth", type=click.IntRange(min=1),
+              help="Show N levels of nesting; deeper blocks become one summed row (1 = top level only).")
+@output_options
+def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, output, force):
+    """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC."""
+    import archcalc
+    from archcalc.report import formats
+    from archcalc.report.rows import summary_rows
+
+    analysis = archcalc.analyze(spec, batch=batch, dtype=dtype, overrides=overrides, input_shape=input_shape)
+    if fmt == "json":
+        emit(formats.to_json(analysis.to_dict()), output, force)
+        return
+    if fmt == "csv":
+        emit(formats.rows_csv(summary_rows(analysis, depth, headers=False), columns), output, force)
+        return
+    rows = summary_rows(analysis, depth)
+    if fmt == "markdown":
+        emit(formats.rows_markdown(rows, columns), output, force)
+    else:
+        from archcalc.report.text import summary_renderable
+
+        show(summary_renderable(analysis, rows, columns), output, force)

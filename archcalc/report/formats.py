@@ -1,0 +1,47 @@
+"""Machine formats: JSON (the archcalc.summary/1 contract), CSV and Markdown, with exact integers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Sequence
+
+from archcalc.report.rows import COLUMNS, Row
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2) + "\n"
+
+
+def rows_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([COLUMNS[key][1](row) for key in columns])
+    return out.getvalue()
+
+
+def markdown_table(headers: Sequence[str], body: Sequence[Sequence[Any]], right: Sequence[bool]) -> str:
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---:" if r else "---" for r in right) + "|",
+    ]
+    for cells in body:
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def rows_markdown(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    headers = [COLUMNS[k][0] for k in columns]
+    right = [COLUMNS[k][3] for k in columns]
+    body = [[_md_cell(k, row) for k in columns] for row in rows]
+    return markdown_table(headers, body, right)
+
+
+def _md_cell(key: str, row: Row) -> str:
+    if key == "name":
+        return "&nbsp;&nbsp;" * row.depth + row.name.rsplit(".", 1)[-1] if row.depth else row.name
+    value = COLUMNS[key][1](row)
+    return f"{value:,}" if isinstance(value, int) else str(value)

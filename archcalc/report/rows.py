@@ -1,0 +1,132 @@
+"""Display rows of a summary: one per node, or one per block below a chosen depth.
+
+Row data, totals and formatting are kept apart (as torchinfo does): this module
+only decides *what* the rows are; the renderers decide how they look.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archcalc.analysis import Analysis, LayerMetrics
+from archcalc.units import format_bytes, format_count
+
+
+@dataclass
+class Row:
+    name: str
+    depth: int
+    kind: str
+    block: str | None
+    output_shape: list[int]
+    activations: int
+    activation_bytes: int
+    params: int
+    weights: int
+    biases: int
+    macs: int
+    other_ops: int
+    receptive_field: list[int]
+    jump: list[int]
+    training_only: bool
+    trainable: bool
+    layers: int = 1
+
+
+COLUMNS = {
+    # key: (header, exact value, human value, right-aligned)
+    "name": ("Layer", lambda r: r.name, lambda r: "  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name, False),
+    "kind": ("Kind", lambda r: r.kind, lambda r: f"{r.layers} layers" if r.kind == "block" else r.kind, False),
+    "shape": ("Output", lambda r: "x".join(map(str, r.output_shape)), lambda r: "×".join(map(str, r.output_shape)), True),
+    "activations": ("Values", lambda r: r.activations, lambda r: format_count(r.activations) if r.activations else "-", True),
+    "memory": ("Memory", lambda r: r.activation_bytes, lambda r: format_bytes(r.activation_bytes) if r.activation_bytes else "-", True),
+    "params": ("Params", lambda r: r.params, lambda r: f"{r.params:,}" if r.params else "-", True),
+    "weights": ("Weights", lambda r: r.weights, lambda r: f"{r.weights:,}" if r.weights else "-", True),
+    "biases": ("Biases", lambda r: r.biases, lambda r: f"{r.biases:,}" if r.biases else "-", True),
+    "macs": ("MACs", lambda r: r.macs, lambda r: format_count(r.macs) if r.macs else "-", True),
+    "other_ops": ("Other ops", lambda r: r.other_ops, lambda r: format_count(r.other_ops) if r.other_ops else "-", True),
+    "rf": ("RF", lambda r: _pair(r.receptive_field), lambda r: _pair(r.receptive_field), True),
+    "jump": ("Jump", lambda r: _pair(r.jump), lambda r: _pair(r.jump), True),
+    "block": ("Block", lambda r: r.block or "", lambda r: r.block or "", False),
+}
+DEFAULT_COLUMNS = ("name", "kind", "shape", "activations", "memory", "params", "macs", "rf")
+
+
+def _pair(values: list[int]) -> str:
+    return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
+
+
+def _depth(block: str | None) -> int:
+    return 0 if not block else block.count(".") + 1
+
+
+def _row(m: LayerMetrics) -> Row:
+    return Row(
+        name=m.name, depth=_depth(m.block), kind=m.kind, block=m.block, output_shape=m.output_shape,
+        activations=m.activations, activation_bytes=m.activation_bytes, params=m.params, weights=m.weights,
+        biases=m.biases, macs=m.macs, other_ops=m.other_ops, receptive_field=m.receptive_field, jump=m.jump,
+        training_only=m.training_only, trainable=m.trainable,
+    )
+
+
+def _fold(block: Row, row: Row) -> None:
+    block.layers += 1
+    block.output_shape, block.jump = row.output_shape, row.jump
+    block.receptive_field = max(block.receptive_field, row.receptive_field, key=max)
+    for attr in ("activations", "activation_bytes", "params", "weights", "biases", "macs", "other_ops"):
+        setattr(block, attr, getattr(block, attr) + getattr(row, attr))
+    block.training_only = block.training_only and row.training_only
+    block.trainable = block.trainable or row.trainable
+
+
+def _prefixes(block: str | None) -> list[str]:
+    if not block:
+        return []
+    parts = block.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def block_rows(analysis: Analysis) -> dict[str, Row]:
+    """One aggregate row per block path (every level), summing the nodes inside it.
+
+    A block row shows its last node's output shape and its largest receptive
+    field, so a collapsed block reads like one layer of a coarser network.
+    """
+    blocks: dict[str, Row] = {}
+    for m in analysis.layers:
+        row = _row(m)
+        for prefix in _prefixes(m.block):
+            block = blocks.get(prefix)
+            if block is None:
+                parent = prefix.rpartition(".")[0] or None
+                block = blocks[prefix] = Row(
+                    name=prefix, depth=_depth(parent), kind="block", block=parent, output_shape=row.output_shape,
+                    activations=0, activation_bytes=0, params=0, weights=0, biases=0, macs=0, other_ops=0,
+                    receptive_field=row.receptive_field, jump=row.jump, training_only=True, trainable=False, layers=0,
+                )
+            _fold(block, row)
+    return blocks
+
+
+def summary_rows(analysis: Analysis, depth: int | None = None, headers: bool = True) -> list[Row]:
+    """Rows in graph order; with ``depth`` N, only N levels are shown and deeper blocks are summed.
+
+    Depth 1 shows the top-level layers and blocks only.
+
+    With ``headers``, each block is introduced by its summed row, so the block
+    structure is visible in an expanded table.
+    """
+    blocks = block_rows(analysis)
+    shown: set[str] = set()
+    rows: list[Row] = []
+    for m in analysis.layers:
+        prefixes = _prefixes(m.block)
+        collapsed = depth is not None and len(prefixes) >= depth
+        visible = prefixes[:depth] if collapsed else prefixes
+        for prefix in visible:
+            if prefix not in shown and (headers or (collapsed and prefix == visible[-1])):
+                shown.add(prefix)
+                rows.append(blocks[prefix])
+        if not collapsed:
+            rows.append(_row(m))
+    return rows
