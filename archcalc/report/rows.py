@@ -36,7 +36,7 @@ class Row:
 COLUMNS = {
     # key: (header, exact value, human value, right-aligned)
     "name": ("Layer", lambda r: r.name, lambda r: "  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name, False),
-    "kind": ("Kind", lambda r: r.kind, lambda r: f"{r.layers} layers" if r.kind == "block" else r.kind, False),
+    "kind": ("Kind", lambda r: r.kind, lambda r: (f"{r.layers} layer" + "s" * (r.layers != 1)) if r.kind == "block" else r.kind, False),
     "shape": ("Output", lambda r: "x".join(map(str, r.output_shape)), lambda r: "×".join(map(str, r.output_shape)), True),
     "activations": ("Values", lambda r: r.activations, lambda r: format_count(r.activations) if r.activations else "-", True),
     "memory": ("Memory", lambda r: r.activation_bytes, lambda r: format_bytes(r.activation_bytes) if r.activation_bytes else "-", True),
