@@ -11,7 +11,16 @@ from archcalc.report.rows import COLUMNS, Row
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2) + "\n"
+    """Indented JSON, except that each entry of a "layers" list is one compact line.
+
+    Indentation forces Python's slow pure-Python encoder; a line per layer keeps
+    large networks fast (the C encoder) and the file still reads well.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+        return json.dumps(data, indent=2) + "\n"
+    head = json.dumps({k: v for k, v in data.items() if k != "layers"}, indent=2)
+    layers = ",\n    ".join(json.dumps(layer) for layer in data["layers"])
+    return head[:-2] + ',\n  "layers": [\n    ' + layers + "\n  ]\n}\n"
 
 
 def rows_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:

@@ -1,12 +1,16 @@
-"""Rich tables for the terminal; plain and stable when output is not a terminal."""
+"""The summary for the terminal: a layer table, the totals and the conventions.
+
+The layer table is laid out here rather than with ``rich.table.Table``: rich
+measures every cell, which takes about 16 s for a 10,000-layer network, while
+padding pre-formatted strings takes milliseconds. rich still prints it, so
+colour appears on a terminal and plain, stable text everywhere else.
+"""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from rich import box
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from archcalc.analysis import Analysis
@@ -19,15 +23,29 @@ CONVENTIONS = (
 )
 
 
-def summary_table(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for key in columns:
-        header, _, _, right = COLUMNS[key]
-        table.add_column(header, justify="right" if right else "left", no_wrap=True)
-    for row in rows:
-        style = "dim" if row.training_only else ("bold" if row.kind == "block" else None)
-        table.add_row(*(COLUMNS[key][2](row) for key in columns), style=style)
-    return table
+def layout(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool],
+           styles: Sequence[str | None]) -> Text:
+    """Aligned columns under a bold header and a rule, one styled line per row."""
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()
+
+    text = Text(line(headers), style="bold", no_wrap=True, overflow="ignore")
+    text.append("\n" + "─" * (sum(widths) + 2 * (len(widths) - 1)))
+    for values, style in zip(cells, styles):
+        text.append("\n")
+        text.append(line(values), style=style)
+    return text
+
+
+def summary_table(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]) -> Text:
+    return layout(
+        [COLUMNS[key][0] for key in columns],
+        [[COLUMNS[key][2](row) for key in columns] for row in rows],
+        [COLUMNS[key][3] for key in columns],
+        ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows],
+    )
 
 
 def totals_lines(analysis: Analysis) -> list[str]:
@@ -60,7 +78,9 @@ def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequenc
     )
     return Group(
         Text(heading, style="bold"),
+        Text(""),
         summary_table(analysis, rows, columns),
+        Text(""),
         Text("\n".join(totals_lines(analysis))),
         Text(CONVENTIONS, style="dim"),
     )
