@@ -2,12 +2,13 @@
 
 Errors are values with a location: the CLI renders them once, at the top, as
 ``file:line:column: error: message`` followed by the offending source line and a
-caret, like a compiler. Library callers get the same fields as attributes.
+caret, like a compiler, then any notes (where a block was called from) and a hint.
+Library callers get the same fields as attributes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,46 @@ class Location:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 
+    def within(self, text: str, offset: int | None) -> "Location":
+        """The point ``offset`` characters into ``text``, a value written at this location.
+
+        The value may be written plain or in quotes; when the source line does not
+        show ``text`` verbatim here (escapes, a folded block scalar), the location
+        stays at the start of the value.
+        """
+        if not offset or self.source_line is None or offset < 0:
+            return self
+        rest = self.source_line[self.column - 1:]
+        if rest.startswith(text):
+            return replace(self, column=self.column + offset)
+        if rest[:1] in ("'", '"') and rest[1:].startswith(text):
+            return replace(self, column=self.column + 1 + offset)
+        return self
+
+
+_WIDTH = 100
+
+
+def _window(line: str, column: int) -> tuple[str, int]:
+    """At most about _WIDTH characters of a long line around ``column``."""
+    if len(line) <= _WIDTH:
+        return line, column
+    start = max(0, min(column - _WIDTH // 2, len(line) - _WIDTH))
+    end = start + _WIDTH
+    text = line[start:end]
+    if start:
+        text, column = "..." + text, column - start + 3
+    if end < len(line):
+        text += "..."
+    return text, column
+
 
 class SpecError(Exception):
-    """A problem in a spec or in the options applied to it."""
+    """A problem in a spec or in the options applied to it.
+
+    ``notes`` are extra located lines, innermost first, such as the block call
+    that led to an error inside a block's body.
+    """
 
     def __init__(
         self,
@@ -32,12 +70,14 @@ class SpecError(Exception):
         location: Location | None = None,
         node: str | None = None,
         hint: str | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.node = node
         self.hint = hint
+        self.notes: list[str] = list(notes or [])
 
     @property
     def file(self) -> str | None:
@@ -57,13 +97,15 @@ class SpecError(Exception):
         return f"{where}error: {node}{self.message}"
 
     def render(self) -> str:
-        """The full message: headline, the source line with a caret, and the hint."""
+        """The full message: headline, the source line with a caret, notes and the hint."""
         lines = [self.headline()]
         loc = self.location
         if loc and loc.source_line is not None:
             gutter = f"{loc.line:>5} | "
-            lines.append(gutter + loc.source_line.rstrip("\n"))
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (loc.column - 1) + "^")
+            source, column = _window(loc.source_line.rstrip("\n").expandtabs(1), loc.column)
+            lines.append(gutter + source)
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^")
+        lines.extend(f"note: {note}" for note in self.notes)
         if self.hint:
             lines.append(f"hint: {self.hint}")
         return "\n".join(lines)
@@ -76,6 +118,7 @@ class SpecError(Exception):
             "column": self.column,
             "node": self.node,
             "hint": self.hint,
+            "notes": list(self.notes),
         }
 
     def __str__(self) -> str:

@@ -17,7 +17,11 @@ class _Activation(Op):
         return node.args.get("inplace", False) and node.inplace_allowed
 
     def torch_kwargs(self, node) -> dict:
-        return {"inplace": node.args["inplace"] and node.inplace_allowed}
+        if not self.can_run_inplace:
+            return {}
+        from archcalc.torch.build import inplace_safe
+
+        return {"inplace": node.args["inplace"] and inplace_safe(node)}
 
     def torch_module(self, node):
         from torch import nn

@@ -38,7 +38,12 @@ CONSTRUCT_KEYS = {
     "mean": (),
 }
 MODIFIER_KEYS = {"layers", "index", "dense", "shortcut"}
+SHORTCUTS = ("auto", "identity", "projection", "optional", "none")
 BLOCK_KEYS = ("params", "defaults", "layers", "doc")
+_QUOTE_HINT = (
+    "inside `{ }` or `[ ]` a comma separates entries; quote expressions that contain commas, "
+    "e.g. `out: \"max(16, width)\"`"
+)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 _MISSING = object()
 
@@ -124,17 +129,38 @@ class Builder:
         self.names: dict[str, Node] = {}
         self.scope_outputs: dict[str, Node] = {}
         self.blocks: dict[str, LMap] = {}
+        self.edges = 0
+        self.depth = 0  # layer lists being built, one inside the other
+        self._written: dict[str, Location] | None = None
         self.graph: Graph | None = None
 
     # --- errors -----------------------------------------------------------
     def fail(self, message: str, loc: Location | None, node: str | None = None, hint=None):
         raise SpecError(message, loc, node=node, hint=hint)
 
+    def fail_value(self, exc: FieldError | ExpressionError, loc: Location | None, node: str | None = None,
+                   what: str | None = None, text: str | None = None):
+        """Raise a converter's or the evaluator's error, its caret inside the written expression."""
+        message = exc.message if what is None else f"{what}: {exc.message}"
+        text = getattr(exc, "text", None) or text
+        if loc is not None and text is not None:
+            loc = loc.within(text, exc.offset)
+        raise SpecError(message, loc, node=node, hint=exc.hint)
+
     def top_loc(self, key: str) -> Location:
         return self.doc.key_loc(key) if key in self.doc else self.doc.loc()
 
     # --- top level --------------------------------------------------------
     def build(self) -> Graph:
+        try:
+            return self._build()
+        except RecursionError:  # a backstop: the depth limits should stop any spec before this
+            raise SpecError(
+                "the spec nests layers too deeply to build", self.doc.loc(),
+                hint="lower the nesting of blocks, repeats and branches",
+            ) from None
+
+    def _build(self) -> Graph:
         doc = self.doc
         for key in doc:
             if key not in TOP_KEYS:
@@ -143,14 +169,17 @@ class Builder:
                     doc.key_loc(key),
                     hint="top-level fields: " + ", ".join(TOP_KEYS),
                 )
+        examples = {"input": "`input: [3, 224, 224]` (channels, height, width)",
+                     "layers": "`layers:` followed by a list such as `- conv: {out: 64, kernel: 3}`"}
         for key in ("input", "layers"):
             if key not in doc:
-                self.fail(f"the spec needs `{key}:`", doc.loc())
+                self.fail(f"the spec has no `{key}:`; every spec needs `input:` and `layers:`", doc.loc(),
+                          hint=f"add {examples[key]}")
         texts = {}
         for key in ("name", "title", "source", "notes"):
             value = doc.get(key)
-            if value is not None and not isinstance(value, (str, int, float)):
-                self.fail(f"`{key}` expected text", doc.value_loc(key))
+            if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                self.fail(f"`{key}` expected text, got {describe_raw(value)}", doc.value_loc(key))
             texts[key] = "" if value is None else str(value)
         values = self.variables()
         self.graph = Graph(
@@ -181,26 +210,34 @@ class Builder:
             raw = LMap()
             raw.src, raw.pos, raw.key_pos, raw.value_pos = self.doc.src, self.doc.pos, {}, {}
         elif not isinstance(raw, LMap):
-            self.fail("`vars` expected a mapping of names to default values", self.doc.value_loc("vars"))
+            self.fail(
+                f"`vars` expected a mapping of names to default values, got {describe_raw(raw)}",
+                self.doc.value_loc("vars"),
+                hint="write `vars: {width: 64, num_classes: 1000}`",
+            )
         for name in self.overrides:
             if name not in raw:
                 known = list(raw)
                 self.fail(
-                    f"unknown variable '{name}'" + did_you_mean(name, known),
+                    f"cannot set unknown variable '{name}'" + did_you_mean(str(name), known),
                     self.top_loc("vars"),
                     hint=("variables of this spec: " + ", ".join(known)) if known else "this spec declares no `vars:`",
                 )
         for name, value in raw.items():
             if not _NAME.match(name) or name.startswith("__") or "-" in name:
-                self.fail(f"variable name '{name}' must be an identifier", raw.key_loc(name))
+                self.fail(
+                    f"variable name '{name}' must be an identifier (letters, digits and '_', not starting with '__')",
+                    raw.key_loc(name),
+                )
+            loc = raw.value_loc(name)
             if name in self.overrides:
                 value = self.overrides[name]
-                loc = raw.value_loc(name)
                 if isinstance(value, str):
                     value = plain_scalar(value)
+                what = f"variable '{name}' (set to {value!r})"
             else:
-                loc = raw.value_loc(name)
-            values[name] = self.value(value, values, loc, f"variable '{name}'")
+                what = f"variable '{name}'"
+            values[name] = self.value(value, values, loc, what)
         return values
 
     def value(self, raw, scope: Mapping[str, Any], loc: Location, what: str):
@@ -211,46 +248,69 @@ class Builder:
             try:
                 result = evaluate(raw, scope)
             except ExpressionError as exc:
-                self.fail(f"{what}: {exc}", loc)
+                self.fail_value(exc, loc, what=what, text=raw)
             if isinstance(result, (int, float)):
                 return result
             self.fail(f"{what} expected a number, got {result!r}", loc)
         if isinstance(raw, (int, float)):
-            return raw
-        self.fail(f"{what} expected a number or an expression, got {describe_raw(raw)}", loc)
+            try:
+                return number(raw, scope, what)
+            except FieldError as exc:
+                self.fail_value(exc, loc)
+        self.fail(
+            f"{what} expected a number or an expression, got {describe_raw(raw)}", loc,
+            hint="expressions are written as text, e.g. \"2 * width\"" if isinstance(raw, (LList, LMap)) else None,
+        )
 
     def input_shape(self, values) -> tuple[int, ...]:
         if self.input_override is not None:
-            shape = tuple(int(d) for d in self.input_override)
-            if len(shape) not in (1, 3) or min(shape) < 1:
-                self.fail(f"input shape expected C, H, W of positive integers, got {list(shape)}", self.top_loc("input"))
+            given = self.input_override
+            try:
+                dims = [plain_scalar(d) if isinstance(d, str) else d for d in given]
+                ok = all(isinstance(d, (int, float)) and not isinstance(d, bool) and int(d) == d for d in dims)
+                shape = tuple(int(d) for d in dims) if ok else ()
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+            if not ok or len(shape) not in (1, 3) or min(shape) < 1 or max(shape) > LIMITS.max_integer:
+                self.fail(f"the input shape expected [C, H, W] of positive integers, got {given!r}",
+                          self.top_loc("input"))
             return shape
         raw, loc = self.doc["input"], self.doc.value_loc("input")
         if not isinstance(raw, LList) or len(raw) not in (1, 3):
-            self.fail(f"`input` expected [C, H, W] (or [features]), got {describe_raw(raw)}", loc)
+            got = f"a list of {len(raw)}" if isinstance(raw, LList) else describe_raw(raw)
+            self.fail(f"`input` expected [C, H, W] (or [features]), got {got}", loc,
+                      hint="e.g. `input: [3, 224, 224]` for an RGB image of 224x224")
         dims = []
+        axes = ("channels", "height", "width") if len(raw) == 3 else ("features",)
         for i, dim in enumerate(raw):
             try:
-                dims.append(integer(dim, values, "input size", minimum=1, maximum=LIMITS.max_integer))
+                dims.append(integer(dim, values, f"`input` {axes[i]}", minimum=1, maximum=LIMITS.max_integer))
             except FieldError as exc:
-                self.fail(str(exc), raw.item_loc(i))
+                self.fail_value(exc, raw.item_loc(i))
         return tuple(dims)
 
     def defaults(self, raw, loc, inherited: dict[str, LMap]) -> dict[str, LMap]:
         if raw is None:
             return inherited
         if not isinstance(raw, LMap):
-            self.fail("`defaults` expected a mapping from layer kind to arguments", loc)
+            self.fail(f"`defaults` expected a mapping from layer kind to arguments, got {describe_raw(raw)}", loc,
+                      hint="e.g. `defaults: {conv: {kernel: 3, padding: 1}}`")
         merged = dict(inherited)
         for kind, args in raw.items():
             op = REGISTRY.get(kind)
             if op is None:
+                hint = None if kind not in self.block_names() else "`defaults` apply to layer kinds, not to blocks"
                 self.fail(
                     f"`defaults` names unknown layer kind '{kind}'" + did_you_mean(kind, REGISTRY.ops),
                     raw.key_loc(kind),
+                    hint=hint or "see `archcalc kinds` or docs/spec-format.md for the layer kinds",
                 )
             if not isinstance(args, LMap):
-                self.fail(f"defaults for '{kind}' expected a mapping of arguments", raw.value_loc(kind))
+                self.fail(
+                    f"defaults for '{kind}' expected a mapping of arguments, got {describe_raw(args)}",
+                    raw.value_loc(kind),
+                    hint=f"write `{kind}: {{name: value, ...}}`",
+                )
             known = {f.name for f in op.fields}
             for arg in args:
                 if arg not in known:
@@ -265,6 +325,10 @@ class Builder:
             merged[op.kind] = args
         return merged
 
+    def block_names(self) -> list[str]:
+        raw = self.doc.get("blocks")
+        return list(raw) if isinstance(raw, LMap) else []
+
     def read_blocks(self) -> None:
         raw = self.doc.get("blocks")
         if raw is None:
@@ -274,16 +338,21 @@ class Builder:
         for name, body in raw.items():
             loc = raw.key_loc(name)
             if not _NAME.match(name):
-                self.fail(f"block name '{name}' must be an identifier", loc)
-            if REGISTRY.get(name) or name in CONSTRUCT_KEYS:
-                self.fail(f"block '{name}' has the name of a built-in layer kind", loc)
+                self.fail(f"block name '{name}' must be an identifier (letters, digits, '_' or '-')", loc)
+            if REGISTRY.get(name) or name in CONSTRUCT_KEYS or name in META_KEYS or name in MODIFIER_KEYS:
+                self.fail(f"block '{name}' has the name of a built-in layer kind or keyword", loc,
+                          hint=f"rename the block, e.g. '{name}_block'")
             if isinstance(body, LList):
                 wrapped = LMap(layers=body)
                 wrapped.src, wrapped.pos = body.src, body.pos
                 wrapped.key_pos, wrapped.value_pos = {"layers": body.pos}, {"layers": body.pos}
                 body = wrapped
             if not isinstance(body, LMap) or "layers" not in body:
-                self.fail(f"block '{name}' expected a mapping with `layers:` (and optional `params:`)", raw.value_loc(name))
+                self.fail(
+                    f"block '{name}' expected a mapping with `layers:` (and optional `params:`), got "
+                    + ("a mapping without `layers:`" if isinstance(body, LMap) else describe_raw(body)),
+                    raw.value_loc(name),
+                )
             for key in body:
                 if key not in BLOCK_KEYS:
                     self.fail(
@@ -297,8 +366,12 @@ class Builder:
                 )
             for i, p in enumerate(params or ()):
                 where = params.key_loc(p) if isinstance(params, LMap) else params.item_loc(i)
-                if not isinstance(p, str) or not _NAME.match(p) or "-" in p:
-                    self.fail(f"parameter '{p}' of block '{name}' must be an identifier", where)
+                if not isinstance(p, str) or not _NAME.match(p) or "-" in p or p.startswith("__"):
+                    self.fail(
+                        f"parameter {describe_raw(p)} of block '{name}' must be an identifier "
+                        "(letters, digits and '_', not starting with '__')",
+                        where,
+                    )
             self.blocks[name] = body
 
     def outputs(self, last: Node, scope: Scope) -> list[Node]:
@@ -311,8 +384,11 @@ class Builder:
         elif isinstance(raw, LList) and raw and all(isinstance(x, str) for x in raw):
             raw_list, locs = list(raw), [raw.item_loc(i) for i in range(len(raw))]
         else:
-            self.fail("`outputs` expected a node name or a list of node names (main output first)", loc)
-        return [self.resolve(name, scope, where, None) for name, where in zip(raw_list, locs)]
+            self.fail(
+                f"`outputs` expected a node name or a list of node names (main output first), got {describe_raw(raw)}",
+                loc,
+            )
+        return [self.resolve(name, scope, where, what="`outputs`") for name, where in zip(raw_list, locs)]
 
     def expectations(self) -> list:
         from archcalc.expect import parse_expectations
@@ -329,9 +405,19 @@ class Builder:
             return cur
         if not isinstance(raw, LList):
             self.fail(f"`{what}` expected a list of layers, got {describe_raw(raw)}", loc)
+        if self.depth >= LIMITS.max_layer_depth:
+            self.fail(
+                f"layer lists are nested more than {LIMITS.max_layer_depth} levels deep, counting block calls",
+                loc,
+                hint="the limit is archcalc.limits.LIMITS.max_layer_depth",
+            )
         sole = fresh and len(raw) == 1
-        for i, entry in enumerate(raw):
-            cur = self.item(self.split(entry, raw.item_loc(i)), scope, cur, sole)
+        self.depth += 1
+        try:
+            for i, entry in enumerate(raw):
+                cur = self.item(self.split(entry, raw.item_loc(i)), scope, cur, sole)
+        finally:
+            self.depth -= 1
         return cur
 
     def split(self, entry, loc: Location) -> Item:
@@ -359,6 +445,16 @@ class Builder:
         head = heads[0]
         meta = {k: entry[k] for k in META_KEYS if k in entry}
         meta_locs = {k: entry.value_loc(k) for k in meta}
+        args = entry[head]
+        if isinstance(args, LMap) and head not in ("repeat", "residual", "layers"):
+            # Meta keys may also be written inside the argument mapping.
+            inner = [k for k in META_KEYS if k in args]
+            for key in inner:
+                if key in meta:
+                    self.fail(f"`{key}` is given twice, beside '{head}' and inside its arguments", args.key_loc(key))
+                meta[key], meta_locs[key] = args[key], args.value_loc(key)
+            if inner:
+                args = args.without(inner)
         allowed = set(META_KEYS) | {head} | set(CONSTRUCT_KEYS.get(head, ()))
         if head == "layers":
             allowed |= {"layers"}
@@ -368,7 +464,7 @@ class Builder:
                     f"'{key}' does not apply to '{head}'" + did_you_mean(key, allowed - {head}),
                     entry.key_loc(key),
                 )
-        return Item(head, entry[head], entry.value_loc(head), entry.key_loc(head), meta, meta_locs, entry)
+        return Item(head, args, entry.value_loc(head), entry.key_loc(head), meta, meta_locs, entry)
 
     def item(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
         head = item.head
@@ -402,7 +498,9 @@ class Builder:
         if isinstance(raw, bool):
             return raw
         if not isinstance(raw, str):
-            self.fail(f"`when` expected a condition such as \"stride == 1\", got {describe_raw(raw)}", loc)
+            self.fail(f"`when` of '{item.head}' expected a condition such as \"stride == 1\", got {describe_raw(raw)}",
+                      loc,
+                      hint="write the condition as text: `when: \"use_bn\"` or `when: \"stride == 1\"`")
         values = dict(scope.values)
         values[dollar_name("in")] = cur.shape[0]
         if len(cur.shape) == 3:
@@ -410,13 +508,17 @@ class Builder:
         try:
             return bool(evaluate(raw, values))
         except ExpressionError as exc:
-            self.fail(f"`when`: {exc}", loc)
+            self.fail_value(exc, loc, what=f"`when` of '{item.head}'", text=raw)
 
     # --- names and scopes -------------------------------------------------
     def local_name(self, item: Item, scope: Scope, base: str) -> str:
         name = item.meta.get("name")
         if name is None:
-            return scope.auto_name(base)
+            # Automatic names skip those the spec gave explicitly (`name: conv2`).
+            while True:
+                local = scope.auto_name(base)
+                if scope.full(local) not in self.names and scope.full(local) not in self.scope_outputs:
+                    return local
         if not isinstance(name, str) or not _NAME.match(name):
             self.fail(
                 f"`name` expected letters, digits, '_' or '-' (no dots), got {describe_raw(name)}",
@@ -443,32 +545,70 @@ class Builder:
             self.scope_outputs.setdefault(label, out)
         return out
 
-    def frozen(self, item: Item, scope: Scope) -> bool:
+    def frozen(self, item: Item, scope: Scope, owner: str | None = None) -> bool:
         if "frozen" not in item.meta:
             return scope.frozen
         value = item.meta["frozen"]
         if not isinstance(value, bool):
-            self.fail(f"`frozen` expected true or false, got {describe_raw(value)}", item.meta_locs["frozen"])
+            self.fail(
+                f"{owner or repr(item.head)}: `frozen` expected true or false, got {describe_raw(value)}",
+                item.meta_locs["frozen"],
+                hint="archcalc reads YAML 1.2: booleans are true and false (unquoted)",
+            )
         return value
 
-    def resolve(self, name, scope: Scope, loc: Location, node: str | None) -> Node:
+    def resolve(self, name, scope: Scope, loc: Location, node: str | None = None, owner: str | None = None,
+                what: str = "`from`") -> Node:
+        """The node ``name`` refers to, relative to ``scope``; ``node`` is the one being built."""
+        prefix = f"{owner}: " if owner else ""
         if not isinstance(name, str):
-            self.fail(f"`from` expected node names, got {describe_raw(name)}", loc, node)
+            self.fail(f"{prefix}{what} expected node names, got {describe_raw(name)}", loc, node)
         for k in range(len(scope.path), -1, -1):
             full = ".".join((*scope.path[:k], name))
             found = self.names.get(full) or self.scope_outputs.get(full)
             if found is not None:
                 return found
+        rule = "`from:` may only name earlier layers, so a spec cannot contain cycles"
         if node is not None and name in (node, node.rsplit(".", 1)[-1]):
-            self.fail(f"'{node}' takes its own output as input; a spec cannot contain cycles", loc, node)
-        known = list(self.names) + list(self.scope_outputs)
+            self.fail(f"{prefix}{what} names the node itself; a node cannot take its own output as input",
+                      loc, node, hint=rule)
+        later = self.written_names().get(name.rsplit(".", 1)[-1])
+        if what == "`from`" and later is not None and (later.line, later.column) > (loc.line, loc.column):
+            self.fail(
+                f"{prefix}{what} names '{name}', which is defined later (line {later.line}); {rule}",
+                loc,
+                node,
+            )
+        prefix_path = ".".join(scope.path) + "." if scope.path else ""
+        known = [*self.names, *self.scope_outputs]
+        known += [k[len(prefix_path):] for k in known if prefix_path and k.startswith(prefix_path)]
+        none = "no earlier node" if what == "`from`" else "no node"
         self.fail(
-            f"no node named '{name}' before this point" + did_you_mean(name, known),
+            f"{prefix}{what} names '{name}', but {none} has that name" + did_you_mean(name, known),
             loc,
             node,
-            hint="`from:` may only name earlier layers (this is what rules out cycles); "
-            "names inside blocks are written block.layer",
+            hint=(f"{rule}; " if what == "`from`" else "")
+            + "names inside blocks are written block.layer (e.g. layer1.0.conv1)",
         )
+
+    def written_names(self) -> dict[str, Location]:
+        """Every `name:` written in the spec's layers and blocks, to explain a forward reference."""
+        if self._written is None:
+            found: dict[str, Location] = {}
+            stack = [self.doc.get(k) for k in ("layers", "blocks")]
+            while stack:
+                value = stack.pop()
+                if isinstance(value, LMap):
+                    name = value.get("name")
+                    if isinstance(name, str) and "name" in value.value_pos:
+                        loc = value.value_loc("name")
+                        if name not in found or (loc.line, loc.column) < (found[name].line, found[name].column):
+                            found[name] = loc
+                    stack.extend(value.values())
+                elif isinstance(value, LList):
+                    stack.extend(value)
+            self._written = found
+        return self._written
 
     def start(self, item: Item, scope: Scope, cur: Node) -> Node:
         """The single input of a structured item: `from:` or the previous layer."""
@@ -477,69 +617,116 @@ class Builder:
         raw, loc = item.meta["from"], item.meta_locs["from"]
         if isinstance(raw, LList):
             if len(raw) != 1:
-                self.fail(f"'{item.head}' takes one input, `from` lists {len(raw)}", loc)
+                what = f"block '{item.head}'" if item.head in self.blocks else item.head
+                self.fail(f"{what} takes one input, but `from` lists {len(raw)}", loc,
+                          hint=f"to join several nodes use `concat: {{from: [a, b]}}` (or add, multiply, mean)")
             raw, loc = raw[0], raw.item_loc(0)
-        return self.resolve(raw, scope, loc, None)
+        owner = f"block '{item.head}'" if item.head in self.blocks else item.head
+        return self.resolve(raw, scope, loc, owner=owner)
 
-    def inputs(self, item: Item, scope: Scope, cur: Node, name: str) -> list[Node]:
+    def inputs(self, item: Item, scope: Scope, cur: Node, name: str, owner: str) -> list[Node]:
         if "from" not in item.meta:
             return [cur]
         raw, loc = item.meta["from"], item.meta_locs["from"]
         if isinstance(raw, LList):
             if not raw:
-                self.fail("`from` expected at least one node name", loc, name)
-            return [self.resolve(x, scope, raw.item_loc(i), name) for i, x in enumerate(raw)]
-        return [self.resolve(raw, scope, loc, name)]
+                self.fail(f"{owner}: `from` expected at least one node name, got an empty list", loc, name)
+            return [self.resolve(x, scope, raw.item_loc(i), name, owner) for i, x in enumerate(raw)]
+        return [self.resolve(raw, scope, loc, name, owner)]
 
     # --- plain layers -----------------------------------------------------
     def layer(self, op: Op, item: Item, scope: Scope, cur: Node) -> Node:
-        args, arg_locs = self.arguments(op.kind, op.positional, [f.name for f in op.fields], item)
         name = scope.full(self.local_name(item, scope, op.kind))
-        inputs = self.inputs(item, scope, cur, name)
-        return self.add_node(op, name, inputs, args, arg_locs, item.loc, scope, self.frozen(item, scope))
+        owner = f"{op.kind} '{name}'"
+        args, arg_locs = self.arguments(owner, op.positional, [f.name for f in op.fields], item, name)
+        inputs = self.inputs(item, scope, cur, name, owner)
+        name_loc = item.meta_locs.get("name")
+        return self.add_node(op, name, inputs, args, arg_locs, item.loc, scope, self.frozen(item, scope, owner),
+                             name_loc=name_loc, from_loc=item.meta_locs.get("from"))
 
-    def arguments(self, owner: str, positional, known, item: Item):
-        """Raw arguments by name, from a mapping, a list (positional) or a scalar."""
+    def arguments(self, owner: str, positional, known, item: Item, node: str | None = None):
+        """Raw arguments by name, from a mapping, a list (positional) or a scalar.
+
+        ``owner`` names the node or block in messages (``conv 'conv1'``).
+        """
         raw, loc = item.args, item.args_loc
         if raw is None:
             return {}, {}
         if isinstance(raw, LMap):
             args, locs = {}, {}
+            cut = any(_unbalanced(k) < 0 for k in raw)
             for key, value in raw.items():
-                if key in META_KEYS:
-                    if key in item.meta:
-                        self.fail(f"`{key}` is given twice", raw.key_loc(key))
-                    item.meta[key] = value
-                    item.meta_locs[key] = raw.value_loc(key)
-                    continue
+                if cut:
+                    self.check_cut(owner, key, value, raw.value_loc(key), node)
                 if key not in known:
-                    self.fail(self.unknown_arg(owner, key, known), raw.key_loc(key))
+                    self.fail(self.unknown_arg(owner, key, known), raw.key_loc(key), node,
+                              hint=self.arg_hint(owner, positional, known))
                 args[key], locs[key] = value, raw.value_loc(key)
             return args, locs
         values = list(raw) if isinstance(raw, LList) else [raw]
+        locs = [raw.item_loc(i) for i in range(len(values))] if isinstance(raw, LList) else [loc]
+        if any(_unbalanced(v) < 0 for v in values):
+            for i, value in enumerate(values):
+                self.check_cut(owner, positional[i] if i < len(positional) else str(i + 1), value, locs[i], node)
         if len(values) > len(positional):
             if not positional:
-                self.fail(f"'{owner}' takes no positional arguments; write them as `name: value`", loc)
+                self.fail(f"{owner} takes no positional arguments, got {len(values)}", loc, node,
+                          hint=self.arg_hint(owner, positional, known))
             self.fail(
-                f"'{owner}' takes at most {len(positional)} positional arguments "
-                f"({', '.join(positional)}), got {len(values)}",
-                loc,
+                f"{owner} takes at most {len(positional)} positional argument"
+                f"{'s' if len(positional) > 1 else ''} ({', '.join(positional)}), got {len(values)}",
+                locs[len(positional)],
+                node,
+                hint=self.arg_hint(owner, positional, known),
             )
-        locs = [raw.item_loc(i) for i in range(len(values))] if isinstance(raw, LList) else [loc]
         return dict(zip(positional, values)), dict(zip(positional, locs))
+
+    def check_cut(self, owner: str, key: str, value, loc: Location, node: str | None = None) -> None:
+        """Refuse an expression that YAML cut at a comma: `{out: max(16, w)}` reads `out: "max(16"`."""
+        if _unbalanced(value) > 0:
+            self.fail(
+                f"{owner}: argument '{key}' is '{value}', an expression cut short at a comma",
+                loc,
+                node,
+                hint=_QUOTE_HINT,
+            )
+
+    def arg_hint(self, owner: str, positional, known) -> str:
+        known = list(known)
+        text = "arguments: " + (", ".join(known) if known else "none")
+        if positional:
+            text += f"; positionally [{', '.join(positional)}]"
+        return text
 
     def unknown_arg(self, owner: str, key: str, known) -> str:
         known = list(known)
-        listing = ", ".join(known) if known else "none"
-        return f"'{owner}' has no argument '{key}'" + (did_you_mean(key, known) or f" (arguments: {listing})")
+        return f"{owner} has no argument '{key}'" + did_you_mean(key, known)
 
     def add_node(self, op: Op, name: str, inputs: list[Node], raw_args: dict, arg_locs: dict,
-                 loc: Location, scope: Scope, frozen: bool, use_defaults: bool = True) -> Node:
+                 loc: Location, scope: Scope, frozen: bool, use_defaults: bool = True,
+                 name_loc: Location | None = None, from_loc: Location | None = None) -> Node:
         if name in self.names:
-            first = self.names[name].location
-            self.fail(f"duplicate node name '{name}'" + (f" (first defined at {first})" if first else ""), loc, name)
+            first = self.names[name]
+            where = ""
+            if first.location is not None:
+                same = first.location.file == loc.file
+                where = f" at line {first.location.line}" if same else f" at {first.location}"
+            self.fail(
+                f"duplicate node name '{name}': {first.kind} '{name}' is already defined{where}",
+                name_loc or loc,
+                name,
+                hint="give this node another `name:`",
+            )
         if len(self.graph.nodes) >= LIMITS.max_nodes:
-            self.fail(f"the network has more than {LIMITS.max_nodes:,} nodes", loc, name)
+            self.fail(f"the network has more than {LIMITS.max_nodes:,} nodes (reached at {op.kind} '{name}')",
+                      loc, name, hint="the limit is archcalc.limits.LIMITS.max_nodes; check the `repeat:` counts")
+        self.edges += len(inputs)
+        if self.edges > LIMITS.max_edges:
+            self.fail(
+                f"the network has more than {LIMITS.max_edges:,} connections (reached at {op.kind} '{name}')",
+                loc, name, hint="the limit is archcalc.limits.LIMITS.max_edges; a dense `repeat:` joins every "
+                "earlier copy, so its connections grow with the square of the count",
+            )
         count = len(inputs)
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
             expected = (
@@ -547,7 +734,13 @@ class Builder:
                 else f"at least {op.min_inputs}" if op.max_inputs is None
                 else f"{op.min_inputs} to {op.max_inputs}"
             )
-            self.fail(f"{op.kind} '{name}' takes {expected} input(s), got {count}", loc, name)
+            hint = None
+            if op.max_inputs == 1 and count > 1:
+                hint = "to join several nodes use concat, add, multiply or mean: `concat: {from: [a, b]}`"
+            elif count < op.min_inputs:
+                hint = f"list the nodes to join: `{op.kind}: {{from: [a, b]}}`"
+            self.fail(f"{op.kind} '{name}' takes {expected} input{'s' if expected != '1' else ''}, got {count}",
+                      from_loc or loc, name, hint=hint)
         values = dict(scope.values)
         first = inputs[0].shape
         values[dollar_name("in")] = first[0]
@@ -561,14 +754,18 @@ class Builder:
             elif defaults is not None and f.name in defaults:
                 raw, where = defaults[f.name], defaults.value_loc(f.name)
             elif f.required:
-                self.fail(f"{op.kind} '{name}' needs argument '{f.name}' ({f.doc})", loc, name)
+                example = f"`{op.kind}: {{{f.name}: ...}}`"
+                if op.positional and op.positional[0] == f.name:
+                    example += f" or `{op.kind}: [{', '.join(op.positional)}]`"
+                self.fail(f"{op.kind} '{name}' needs argument '{f.name}' ({f.doc})", loc, name,
+                          hint=f"write {example}")
             else:
                 args[f.name] = f.default_value
                 continue
             try:
-                args[f.name] = convert(f, raw, values, op.kind)
+                args[f.name] = convert(f, raw, values, f"{op.kind} '{name}'")
             except FieldError as exc:
-                self.fail(str(exc), where, name)
+                self.fail_value(exc, where, name)
             locs[f.name] = where
         node = Node(name, op, args, inputs, scope.label, loc, frozen or not op.trainable, locs)
         try:
@@ -590,7 +787,7 @@ class Builder:
             self.fail(f"blocks are nested more than {LIMITS.max_block_depth} calls deep", item.loc)
         params = body.get("params") or LList()
         names = list(params)
-        raw_args, arg_locs = self.arguments(bname, names, names, item)
+        raw_args, arg_locs = self.arguments(f"block '{bname}'", names, names, item)
         src = self.start(item, scope, cur)
         caller = dict(scope.values)
         caller[dollar_name("in")] = src.shape[0]
@@ -600,31 +797,48 @@ class Builder:
         values.update({k: caller[k] for k in caller if k.startswith("__")})
         for p in names:
             if p in raw_args:
-                values[p] = self.value(raw_args[p], caller, arg_locs[p], f"argument '{p}' of block '{bname}'")
+                values[p] = self.value(raw_args[p], caller, arg_locs[p], f"block '{bname}': argument '{p}'")
             elif isinstance(params, LMap) and params[p] is not None:
-                values[p] = self.value(params[p], values, params.value_loc(p), f"default of '{p}' in block '{bname}'")
+                values[p] = self.value(params[p], values, params.value_loc(p),
+                                       f"block '{bname}': default of '{p}'")
             else:
-                self.fail(f"block '{bname}' needs argument '{p}'", item.loc,
-                          hint=f"block '{bname}' takes: {', '.join(names)}")
+                given = f" (the call gives {', '.join(raw_args)})" if raw_args else ""
+                signature = ", ".join(
+                    p if not isinstance(params, LMap) or params[p] is None else f"{p}={params[p]}" for p in names
+                )
+                self.fail(f"block '{bname}' needs argument '{p}'{given}", item.loc,
+                          hint=f"block '{bname}' takes: {signature}")
         defaults = self.defaults(body.get("defaults"), body.value_loc("defaults") if "defaults" in body else None,
                                  scope.defaults)
         inner = self.enter(item, scope, bname, sole, values=values, defaults=defaults,
                            blocks_open=(*scope.blocks_open, bname))
-        out = self.layer_list(body["layers"], body.value_loc("layers"), inner, src, f"layers of block '{bname}'")
+        try:
+            out = self.layer_list(body["layers"], body.value_loc("layers"), inner, src, f"layers of block '{bname}'")
+        except SpecError as exc:
+            shown = ", ".join(f"{p}={_value_text(values[p])}" for p in names)
+            exc.notes.append(
+                f"in block '{bname}'" + (f" ({inner.label})" if inner.label else "")
+                + f", called at {item.loc}" + (f" with {shown}" if shown else "")
+            )
+            raise
         return self.close(inner, out)
 
     def repeat(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
         try:
-            times = integer(item.args, scope.values, "repeat", minimum=1)
+            times = integer(item.args, scope.values, "`repeat`", minimum=1)
         except FieldError as exc:
-            self.fail(str(exc), item.args_loc)
+            self.fail_value(exc, item.args_loc)
         if times > LIMITS.max_repeat:
-            self.fail(f"repeat {times:,} exceeds the limit of {LIMITS.max_repeat:,}", item.args_loc)
+            self.fail(
+                f"`repeat` expected at most {LIMITS.max_repeat:,} copies, got {times:,}", item.args_loc,
+                hint="the limit is archcalc.limits.LIMITS.max_repeat; no real network repeats a block this often",
+            )
         body = item.modifier("layers")
         if body is None:
             self.fail("`repeat` needs `layers:`, the list to repeat", item.loc)
         index = item.modifier("index")
-        if index is not None and (not isinstance(index, str) or not _NAME.match(index) or "-" in index):
+        if index is not None and (not isinstance(index, str) or not _NAME.match(index) or "-" in index
+                                  or index.startswith("__")):
             self.fail(f"`index` expected a variable name, got {describe_raw(index)}", item.modifier_loc("index"))
         dense = item.modifier("dense", False)
         if not isinstance(dense, bool):
@@ -675,25 +889,40 @@ class Builder:
         return self.close(inner, out)
 
     def residual(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
+        shortcut = item.modifier("shortcut", "auto")
+        where = item.modifier_loc("shortcut")
+        if not isinstance(shortcut, LList) and shortcut not in SHORTCUTS:
+            self.fail(
+                f"`shortcut` expected {', '.join(SHORTCUTS)} or a list of layers, got {describe_raw(shortcut)}"
+                + (did_you_mean(shortcut, SHORTCUTS) if isinstance(shortcut, str) else ""),
+                where,
+            )
         src = self.start(item, scope, cur)
         inner = self.enter(item, scope, "residual", sole)
         main = self.layer_list(item.args, item.args_loc, inner, src, "residual")
-        shortcut = item.modifier("shortcut", "auto")
-        where = item.modifier_loc("shortcut")
         if isinstance(shortcut, LList):
             side_scope = inner.child(inner.auto_name("shortcut"))
             side = self.close(side_scope, self.layer_list(shortcut, where, side_scope, src, "shortcut"))
+            if side.shape != main.shape:
+                self.fail(
+                    f"residual: the main path gives {describe(main.shape)} from '{main.name}', but the shortcut "
+                    f"gives {describe(side.shape)} from '{side.name}'; the two are added, so they must agree",
+                    where,
+                )
         elif shortcut == "none" or (shortcut == "optional" and main.shape != src.shape):
             return self.close(inner, main)
+        elif shortcut == "identity" and main.shape != src.shape:
+            self.fail(
+                f"residual: `shortcut: identity` passes the input {describe(src.shape)} from '{src.name}', "
+                f"but the main path gives {describe(main.shape)} from '{main.name}'",
+                where,
+                hint="use `shortcut: auto` or `projection` (a 1x1 convolution), or `optional` (no shortcut "
+                "when the shapes differ)",
+            )
         elif shortcut in ("identity", "optional") or (shortcut == "auto" and main.shape == src.shape):
             side = src
-        elif shortcut in ("auto", "projection"):
-            side = self.projection(src, main, inner, where)
         else:
-            self.fail(
-                f"`shortcut` expected auto, identity, projection, optional, none or a list of layers, got {describe_raw(shortcut)}",
-                where,
-            )
+            side = self.projection(src, main, inner, where)
         out = self.add_node(REGISTRY.get("add"), inner.full(inner.auto_name("add")), [main, side], {}, {}, item.loc,
                             inner, inner.frozen)
         return self.close(inner, out)
@@ -703,9 +932,11 @@ class Builder:
         a, b = src.shape, main.shape
         if len(a) != 3 or len(b) != 3 or a[1] % b[1] or a[2] % b[2] or a[1] // b[1] != a[2] // b[2]:
             self.fail(
-                f"cannot infer a projection shortcut from {describe(a)} to {describe(b)}; "
-                "write `shortcut:` as a list of layers",
+                f"residual: cannot infer a projection shortcut from the input {describe(a)} from '{src.name}' "
+                f"to {describe(b)} from '{main.name}'",
                 loc,
+                hint="a projection is a strided 1x1 convolution, so the sizes must shrink by one whole factor; "
+                "write `shortcut:` as a list of layers",
             )
         norm = any(n.kind == "batchnorm" for n in self.graph.nodes[src.index + 1:main.index + 1])
         side = scope.child(scope.auto_name("shortcut"))
@@ -718,10 +949,23 @@ class Builder:
         return self.close(side, x)
 
 
+def _unbalanced(text) -> int:
+    """Open minus closed parentheses of a string (0 for anything else)."""
+    return text.count("(") - text.count(")") if isinstance(text, str) else 0
+
+
+def _value_text(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def describe_raw(value) -> str:
-    if isinstance(value, LMap):
+    if isinstance(value, dict):
         return "a mapping"
-    if isinstance(value, LList):
+    if isinstance(value, list):
         return "a list"
     if value is None:
         return "nothing"

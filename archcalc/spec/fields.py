@@ -2,53 +2,113 @@
 
 A value may be written as a literal or as an expression string; expressions are
 evaluated in the scope of the place they are used. Messages follow the pattern
-"expected X, got Y" so the user sees both what is wanted and what was read.
+"expected X, got Y" so the user sees both what is wanted and what was read; a
+value computed by an expression is shown with the expression and the values of
+the names it used.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
+from archcalc.limits import LIMITS
 from archcalc.ops.base import Field
-from archcalc.spec.expressions import ExpressionError, evaluate
+from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate, names_used
+
+YAML_WORDS = {"yes", "no", "on", "off", "y", "n"}
+_YAML12 = "archcalc reads YAML 1.2: booleans are true and false; yes/no/on/off are text"
 
 
 class FieldError(ValueError):
-    """A value does not fit its field; the caller attaches the location."""
+    """A value does not fit its field; the caller attaches the location.
+
+    ``text`` and ``offset`` say where in a written expression the fault lies,
+    so the caret can point into it; ``hint`` is advice for the user.
+    """
+
+    def __init__(self, message: str, *, text: str | None = None, offset: int | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.text = text
+        self.offset = offset
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def from_expression(cls, what: str, raw: str, exc: ExpressionError) -> "FieldError":
+        return cls(f"{what}: {exc.message}", text=raw, offset=exc.offset, hint=exc.hint)
 
 
-def _shown(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+def shown(value: Any) -> str:
+    """A value as the user would have written it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+
+def origin(raw: Any, scope: Mapping[str, object]) -> str:
+    """' from \'expr\' (a = 1, $in = 64)' for an expression; '' for a literal."""
+    if not isinstance(raw, str):
+        return ""
+    values = []
+    for name in names_used(raw):
+        key = dollar_name(name[1:]) if name.startswith("$") else name
+        if key in scope:
+            values.append(f"{name} = {shown(scope[key])}")
+    return f" from '{raw}'" + (f" ({', '.join(values)})" if values else "")
 
 
 def number(raw: Any, scope: Mapping[str, object], what: str):
     """A number from a literal or an expression string."""
     if isinstance(raw, bool):
-        raise FieldError(f"{what} expected a number, got {_shown(raw)}")
+        raise FieldError(f"{what} expected a number, got {shown(raw)}")
     if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not math.isfinite(raw) or abs(raw) > LIMITS.max_integer:
+            raise FieldError(f"{what} expected a number of at most {LIMITS.max_integer:.0e}, got {shown(raw)}")
         return raw
     if isinstance(raw, str):
         try:
             value = evaluate(raw, scope)
         except ExpressionError as exc:
-            raise FieldError(f"{what}: {exc}") from None
+            if raw.strip().lower() in YAML_WORDS:
+                raise FieldError(f"{what} expected a number, got {shown(raw)}", hint=_YAML12) from None
+            raise FieldError.from_expression(what, raw, exc) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise FieldError(f"{what} expected a number, got {_shown(value)} from '{raw}'")
+            raise FieldError(f"{what} expected a number, got {shown(value)}{origin(raw, scope)}")
         return value
-    raise FieldError(f"{what} expected a number, got {type(raw).__name__} {_shown(raw)}")
+    raise FieldError(f"{what} expected a number or an expression, got {shown(raw)}")
 
 
 def integer(raw: Any, scope: Mapping[str, object], what: str, minimum=None, maximum=None) -> int:
     value = number(raw, scope, what)
     if isinstance(value, float):
         if not value.is_integer():
-            raise FieldError(f"{what} expected an integer, got {value:g}")
+            raise FieldError(
+                f"{what} expected an integer, got {value:g}{origin(raw, scope)}",
+                hint="round it with int(...), round(...), ceil(...), floor(...) or make_divisible(..., 8)"
+                if isinstance(raw, str) else None,
+            )
         value = int(value)
     if minimum is not None and value < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise FieldError(f"{what} expected {kind}, got {value}")
+        raise FieldError(f"{what} expected {kind}, got {value}{origin(raw, scope)}")
     if maximum is not None and value > maximum:
-        raise FieldError(f"{what} expected at most {maximum}, got {value}")
+        raise FieldError(f"{what} expected at most {maximum:,}, got {value:,}{origin(raw, scope)}")
     return value
 
 
@@ -56,23 +116,26 @@ def _pair(raw, scope, what, minimum):
     if isinstance(raw, list):
         if len(raw) != 2:
             raise FieldError(f"{what} expected n or [h, w], got a list of {len(raw)}")
-        return tuple(integer(v, scope, what, minimum) for v in raw)
-    value = integer(raw, scope, what, minimum)
+        return tuple(integer(v, scope, what, minimum, LIMITS.max_integer) for v in raw)
+    if isinstance(raw, dict):
+        raise FieldError(f"{what} expected n or [h, w], got a mapping")
+    value = integer(raw, scope, what, minimum, LIMITS.max_integer)
     return (value, value)
 
 
 def _float(raw, scope, what, minimum, maximum):
     value = float(number(raw, scope, what))
     if minimum is not None and value < minimum:
-        raise FieldError(f"{what} expected a number >= {minimum}, got {value:g}")
+        raise FieldError(f"{what} expected a number >= {minimum}, got {value:g}{origin(raw, scope)}")
     if maximum is not None and value > maximum:
-        raise FieldError(f"{what} expected a number <= {maximum}, got {value:g}")
+        raise FieldError(f"{what} expected a number <= {maximum}, got {value:g}{origin(raw, scope)}")
     return value
 
 
 def _bool(raw, scope, what):
     if isinstance(raw, bool):
         return raw
+    hint = None
     if isinstance(raw, str):
         try:
             value = evaluate(raw, scope)
@@ -80,7 +143,9 @@ def _bool(raw, scope, what):
             value = None
         if isinstance(value, bool):
             return value
-    raise FieldError(f"{what} expected true or false, got {_shown(raw)}")
+        if raw.strip().lower() in YAML_WORDS:
+            hint = _YAML12
+    raise FieldError(f"{what} expected true or false, got {shown(raw)}", hint=hint)
 
 
 def _padding(raw, scope, what):
@@ -89,24 +154,29 @@ def _padding(raw, scope, what):
     try:
         return _pair(raw, scope, what, 0)
     except FieldError as exc:
-        raise FieldError(f"{exc} (or 'same' / 'valid')") from None
+        raise FieldError(
+            exc.message, text=exc.text, offset=exc.offset,
+            hint=exc.hint or "padding is n, [h, w], 'same' or 'valid'",
+        ) from None
 
 
 def _table(raw, scope, what):
     if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
-        raise FieldError(f"{what} expected a list of lists of input channels")
-    return tuple(tuple(integer(v, scope, what, 0) for v in row) for row in raw)
+        raise FieldError(f"{what} expected a list of lists of input channels, got {shown(raw)}")
+    return tuple(tuple(integer(v, scope, what, 0, LIMITS.max_integer) for v in row) for row in raw)
 
 
 def convert(field: Field, raw: Any, scope: Mapping[str, object], owner: str):
-    """The typed value of ``raw`` for ``field``; ``owner`` names the kind in messages."""
-    what = f"{owner} argument '{field.name}'"
+    """The typed value of ``raw`` for ``field``; ``owner`` names the node in messages
+    (``conv 'block1.conv1'``)."""
+    what = f"{owner}: argument '{field.name}'"
     if raw is None:
         if field.default is None:
             return None
         raise FieldError(f"{what} expected a value, got null")
     if field.type == "int":
-        return integer(raw, scope, what, field.minimum, field.maximum)
+        maximum = LIMITS.max_integer if field.maximum is None else field.maximum
+        return integer(raw, scope, what, field.minimum, maximum)
     if field.type == "pair":
         return _pair(raw, scope, what, field.minimum)
     if field.type == "padding":
@@ -119,6 +189,6 @@ def convert(field: Field, raw: Any, scope: Mapping[str, object], owner: str):
         return _table(raw, scope, what)
     if field.type == "choice":
         if raw not in field.choices:
-            raise FieldError(f"{what} expected one of {', '.join(field.choices)}, got {_shown(raw)}")
+            raise FieldError(f"{what} expected one of {', '.join(field.choices)}, got {shown(raw)}")
         return raw
     raise AssertionError(f"unknown field type {field.type}")

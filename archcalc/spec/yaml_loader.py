@@ -1,12 +1,17 @@
 """Safe YAML reading that keeps the line and column of every value.
 
-PyYAML's composer gives a node tree with marks; we build plain dicts and lists
-from it ourselves instead of using its constructor, because its YAML 1.1 rules
-misread specs: ``1e-5`` becomes a string and ``yes``/``no``/``on``/``off``
-become booleans. Here a plain scalar is an int, a float, ``true``/``false``,
-``null`` or a string, nothing else, and quoted scalars are always strings.
-Only the standard tags are accepted, so ``!!python/object`` and friends are
-refused rather than constructed.
+We build plain dicts and lists from PyYAML's event stream ourselves instead of
+using its composer and constructor, for four reasons: its YAML 1.1 rules misread
+specs (``1e-5`` becomes a string and ``yes``/``no``/``on``/``off`` become
+booleans); its constructor would build ``!!python/object`` tags; its C composer
+recurses once per nesting level and crashes the interpreter on deeply nested
+input; and it expands aliases without a budget (the "billion laughs" bomb).
+
+Here a plain scalar is an int, a float, ``true``/``false``, ``null`` or a string,
+nothing else, and quoted scalars are always strings. Only the standard tags are
+accepted. Nesting depth and the number of values after alias expansion are
+checked as the events arrive, so a hostile file is refused before it costs
+anything.
 """
 
 from __future__ import annotations
@@ -26,9 +31,9 @@ except AttributeError:  # PyYAML built without libyaml
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
-_MERGE_TAG = _TAG + "merge"
 _INT = re.compile(r"[-+]?[0-9][0-9_]*\Z")
 _FLOAT = re.compile(r"[-+]?([0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
+_PLAIN_DATA = "specs are plain data: only strings, numbers, booleans, null, lists and mappings"
 
 
 class Source:
@@ -45,6 +50,11 @@ class Source:
         src = self._lines[line - 1] if 0 < line <= len(self._lines) else None
         return Location(self.name, line, column, src)
 
+    def line_count(self) -> int:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return len(self._lines)
+
 
 class LMap(dict):
     """A mapping that remembers where it, each key and each value were written."""
@@ -59,6 +69,14 @@ class LMap(dict):
 
     def value_loc(self, key: str) -> Location:
         return self.src.at(*self.value_pos[key])
+
+    def without(self, keys) -> "LMap":
+        """A copy without ``keys``, keeping the positions of the rest."""
+        out = LMap((k, v) for k, v in self.items() if k not in keys)
+        out.src, out.pos = self.src, self.pos
+        out.key_pos = {k: p for k, p in self.key_pos.items() if k in out}
+        out.value_pos = {k: p for k, p in self.value_pos.items() if k in out}
+        return out
 
 
 class LList(list):
@@ -91,82 +109,208 @@ def plain_scalar(text: str):
     return text
 
 
-class _Builder:
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+
+
+class _Frame:
+    """A sequence or mapping being read."""
+
+    __slots__ = ("value", "start", "anchor", "key", "key_pos", "merges", "merging", "size")
+
+    def __init__(self, value, start, anchor):
+        self.value = value
+        self.start = start
+        self.anchor = anchor
+        self.key = None  # a mapping's key waiting for its value
+        self.key_pos = None
+        self.merges: list = []  # (value, position) of `<<` entries
+        self.merging = False
+        self.size = 1
+
+
+class _Composer:
     def __init__(self, src: Source) -> None:
         self.src = src
-        self.count = 0
+        self.anchors: dict[str, tuple[object, int]] = {}
+        self.stack: list[_Frame] = []
+        self.total = 0
+        self.root = None
+        self.done = False
 
-    def error(self, message: str, node, hint: str | None = None) -> SpecError:
-        return SpecError(message, self.src.at(*_pos(node.start_mark)), hint=hint)
+    def error(self, message: str, mark, hint: str | None = None) -> SpecError:
+        return SpecError(message, self.src.at(*_pos(mark)), hint=hint)
 
-    def build(self, node, depth: int = 0):
-        self.count += 1
-        if self.count > LIMITS.max_yaml_values:
+    def count(self, n: int, mark, alias: str | None = None) -> None:
+        self.total += n
+        if self.total > LIMITS.max_yaml_values:
+            if alias is not None:
+                raise self.error(
+                    f"alias '*{alias}' takes the spec past {LIMITS.max_yaml_values:,} values "
+                    "(nested aliases multiply: an alias bomb)",
+                    mark,
+                    hint="write repeated parts once and use `repeat:` or a block",
+                )
             raise self.error(
-                f"the spec expands to more than {LIMITS.max_yaml_values:,} YAML values "
-                "(an alias bomb, or a spec far larger than any network)",
-                node,
-            )
-        if depth > LIMITS.max_nesting:
-            raise self.error(f"the spec is nested more than {LIMITS.max_nesting} levels deep", node)
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            self.check_tag(node, _TAG + "seq")
-            out = LList()
-            out.src, out.pos, out.item_pos = self.src, _pos(node.start_mark), []
-            for item in node.value:
-                out.append(self.build(item, depth + 1))
-                out.item_pos.append(_pos(item.start_mark))
-            return out
-        self.check_tag(node, _TAG + "map")
-        out = LMap()
-        out.src, out.pos, out.key_pos, out.value_pos = self.src, _pos(node.start_mark), {}, {}
-        merged: list = []
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
-                merged.append(value_node)
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise self.error("mapping keys must be plain names", key_node)
-            key = self.scalar(key_node)
-            if not isinstance(key, str):
-                key = str(key)
-            if key in out:
-                raise self.error(f"duplicate key '{key}'", key_node)
-            out[key] = self.build(value_node, depth + 1)
-            out.key_pos[key] = _pos(key_node.start_mark)
-            out.value_pos[key] = _pos(value_node.start_mark)
-        for value_node in merged:
-            self.merge(out, value_node, depth)
-        return out
-
-    def merge(self, out: LMap, value_node, depth: int) -> None:
-        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-        for source in sources:
-            if not isinstance(source, yaml.MappingNode):
-                raise self.error("'<<' merges mappings only", source)
-            extra = self.build(source, depth + 1)
-            for key, value in extra.items():
-                if key not in out:
-                    out[key] = value
-                    out.key_pos[key] = extra.key_pos[key]
-                    out.value_pos[key] = extra.value_pos[key]
-
-    def check_tag(self, node, expected: str) -> None:
-        if node.tag != expected:
-            raise self.error(
-                f"YAML tag '{node.tag.replace(_TAG, '!!')}' is not allowed",
-                node,
-                hint="specs are plain data: only strings, numbers, booleans, null, lists and mappings",
+                f"the spec has more than {LIMITS.max_yaml_values:,} values, far more than any network",
+                mark,
             )
 
-    def scalar(self, node):
-        if node.tag not in _SCALAR_TAGS:
-            self.check_tag(node, _TAG + "str")
-        if node.style is None or node.tag != _TAG + "str":
-            return plain_scalar(node.value)
-        return node.value
+    def check_tag(self, tag, mark, collection: str) -> None:
+        if tag in (None, "!", _TAG + collection):
+            return
+        raise self.error(f"YAML tag '{_shown_tag(tag)}' is not allowed", mark, hint=_PLAIN_DATA)
+
+    def run(self, events) -> object:
+        for event in events:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                self.scalar(event)
+            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                self.start(event, kind is yaml.MappingStartEvent)
+            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+                self.end(event)
+            elif kind is yaml.AliasEvent:
+                self.alias(event)
+            elif kind is yaml.DocumentStartEvent and self.done:
+                raise self.error(
+                    "a spec is one YAML document, but a second one starts here",
+                    event.start_mark,
+                    hint="remove the `---` line, or split the file",
+                )
+        return self.root
+
+    def scalar(self, event) -> None:
+        tag, mark = event.tag, event.start_mark
+        if tag in (None, "!"):
+            value = plain_scalar(event.value) if event.implicit[0] else event.value
+        elif tag == _TAG + "str":
+            value = event.value
+        elif tag in _SCALAR_TAGS:
+            value = plain_scalar(event.value)
+        else:
+            raise self.error(f"YAML tag '{_shown_tag(tag)}' is not allowed", mark, hint=_PLAIN_DATA)
+        self.count(1, mark)
+        merge = tag is None and event.implicit[0] and event.value == "<<"
+        self.put(value, 1, mark, event.anchor, merge_key=merge)
+
+    def start(self, event, mapping: bool) -> None:
+        mark = event.start_mark
+        self.check_tag(event.tag, mark, "map" if mapping else "seq")
+        frame_parent = self.stack[-1] if self.stack else None
+        if frame_parent is not None and isinstance(frame_parent.value, LMap) and frame_parent.key is None:
+            raise self.error("mapping keys must be plain names, not lists or mappings", mark)
+        if len(self.stack) >= LIMITS.max_nesting:
+            raise self.error(f"the spec is nested more than {LIMITS.max_nesting} levels deep", mark)
+        self.count(1, mark)
+        if mapping:
+            value = LMap()
+            value.src, value.pos, value.key_pos, value.value_pos = self.src, _pos(mark), {}, {}
+        else:
+            value = LList()
+            value.src, value.pos, value.item_pos = self.src, _pos(mark), []
+        self.stack.append(_Frame(value, mark, event.anchor))
+
+    def end(self, event) -> None:
+        frame = self.stack.pop()
+        value = frame.value
+        if isinstance(value, LMap):
+            self.apply_merges(frame)
+        self.put(value, frame.size, frame.start, frame.anchor)
+
+    def alias(self, event) -> None:
+        mark = event.start_mark
+        if event.anchor not in self.anchors:
+            raise self.error(f"alias '*{event.anchor}' has no anchor '&{event.anchor}' before it", mark)
+        parent = self.stack[-1] if self.stack else None
+        if parent is not None and isinstance(parent.value, LMap) and parent.key is None:
+            raise self.error("mapping keys must be plain names, not aliases", mark)
+        value, size = self.anchors[event.anchor]
+        self.count(size, mark, alias=event.anchor)
+        self.put(value, size, mark, None)
+
+    def put(self, value, size: int, mark, anchor, merge_key: bool = False) -> None:
+        if anchor is not None:
+            self.anchors[anchor] = (value, size)
+        if not self.stack:
+            self.root = value
+            self.done = True
+            return
+        frame = self.stack[-1]
+        frame.size += size
+        container = frame.value
+        if isinstance(container, LList):
+            container.append(value)
+            container.item_pos.append(_pos(mark))
+            return
+        if frame.key is None:
+            if merge_key:
+                frame.key, frame.key_pos, frame.merging = "<<", _pos(mark), True
+                return
+            key = value if isinstance(value, str) else _key_text(value)
+            if key in container:
+                first = container.key_pos[key]
+                raise self.error(
+                    f"duplicate key '{key}' (first written at line {first[0]}, column {first[1]})",
+                    mark,
+                    hint="YAML mappings cannot repeat a key; the later value would silently win",
+                )
+            frame.key, frame.key_pos = key, _pos(mark)
+            return
+        if frame.merging:
+            frame.merges.append((value, _pos(mark), mark))
+            frame.merging = False
+        else:
+            container[frame.key] = value
+            container.key_pos[frame.key] = frame.key_pos
+            container.value_pos[frame.key] = _pos(mark)
+        frame.key = None
+
+    def apply_merges(self, frame: _Frame) -> None:
+        out = frame.value
+        for value, _, mark in frame.merges:
+            sources = value if isinstance(value, LList) else [value]
+            for source in sources:
+                if not isinstance(source, LMap):
+                    raise self.error("'<<' merges mappings only", mark)
+                for key, item in source.items():
+                    if key not in out:
+                        out[key] = item
+                        out.key_pos[key] = source.key_pos[key]
+                        out.value_pos[key] = source.value_pos[key]
+
+
+def _key_text(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, src: Source) -> SpecError:
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _pos(mark) if mark else (1, 1)
+    context_mark = exc.context_mark
+    # At the end of the file there is no line to show; point at what was left open.
+    if context_mark is not None and (line > src.line_count() or not src.at(line, col).source_line):
+        line, col = _pos(context_mark)
+        if exc.context:
+            problem = f"{problem} ({exc.context} that starts here)"
+    elif exc.context and context_mark is not None:
+        problem = f"{problem} ({exc.context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    hint = None
+    shown_line = src.at(line, col).source_line or ""
+    if "\t" in problem or shown_line[col - 1:col] == "\t":
+        hint = "indent with spaces; YAML does not allow tabs"
+    elif "'-' indicator" in problem or "<block end>" in problem or "expected key" in problem:
+        hint = "check the indentation: the items of one list or mapping start in the same column"
+    elif "mapping values are not allowed" in problem:
+        hint = "a value containing ': ' must be quoted"
+    elif "'{'" in problem or "'}'" in problem or "']'" in problem or "flow" in problem:
+        hint = "check the brackets; expressions containing ',' or ':' must be quoted inside { } and [ ]"
+    return SpecError(f"YAML syntax: {problem}", src.at(line, col), hint=hint)
 
 
 def load_yaml(text: str, name: str):
@@ -177,22 +321,24 @@ def load_yaml(text: str, name: str):
             f"the spec is larger than {LIMITS.max_file_bytes // (1024 * 1024)} MiB",
             src.at(1, 1),
         )
+    composer = _Composer(src)
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        root = composer.run(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = _pos(mark) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError(f"YAML syntax: {problem}", src.at(line, col)) from None
+        raise _syntax_error(exc, src) from None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
+        char = exc.character
+        code = ord(char) if isinstance(char, str) else char
+        shown = f"U+{code:04X}" if isinstance(code, int) else repr(char)
+        raise SpecError(f"YAML syntax: character {shown} is not allowed in a spec", src.at(line, col)) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"YAML syntax: {exc}", src.at(1, 1)) from None
-    except RecursionError:
-        raise SpecError(
-            f"the spec is nested more than {LIMITS.max_nesting} levels deep", src.at(1, 1)
-        ) from None
-    if node is None:
-        raise SpecError("the spec is empty", src.at(1, 1))
-    return _Builder(src).build(node)
+    if root is None and not composer.done:
+        raise SpecError("the spec is empty", src.at(1, 1), hint="a spec needs at least `input:` and `layers:`")
+    return root
 
 
 def load_yaml_file(path: str | Path):

@@ -1,0 +1,158 @@
+"""The torch side of archcalc: guard rails shared by building, counting and timing.
+
+Nothing here imports torch at module level: the layer kinds in :mod:`archcalc.ops`
+import :mod:`archcalc.torch.modules` inside their ``torch_module`` methods, and the
+analytic path (``summary``, ``compare``, ``check``) must start without torch. Every
+entry point calls :func:`require_torch` first, so a missing extra is one clear
+:class:`~archcalc.errors.SpecError` instead of an ImportError deep in a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+
+from archcalc.errors import SpecError
+
+INSTALL_HINT = "pip install 'archcalc[torch]'"
+
+# Names of torch dtypes for the dtype names the analysis knows (int8 has no float modules).
+TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
+
+
+def require_torch(*, fvcore: bool = False):
+    """Import torch (and fvcore when asked) or raise a one-line SpecError naming the extra."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise SpecError(f"this needs PyTorch, which is not installed; run: {INSTALL_HINT}") from exc
+    # Only looked up here: archcalc.torch.flops is the one module that imports fvcore.
+    if fvcore and importlib.util.find_spec("fvcore") is None:
+        raise SpecError(f"FLOP counting needs fvcore, which is not installed; run: {INSTALL_HINT}")
+    return torch
+
+
+def resolve_device(device):
+    """A ``torch.device`` for a name such as ``cpu``, ``cuda`` or ``cuda:1``, checked to exist.
+
+    ``meta`` is accepted too: tensors with shapes and no storage, for counting
+    parameters of a module without allocating it.
+    """
+    torch = require_torch()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise SpecError(f"unknown device '{device}'; expected cpu, cuda or cuda:N") from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SpecError(
+                f"device '{device}' was requested but CUDA is not available "
+                f"(torch {torch.__version__} sees no GPU or was built without CUDA)",
+                hint="use --device cpu",
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise SpecError(f"device '{device}' does not exist: torch sees {torch.cuda.device_count()} GPU(s)")
+    elif dev.type not in ("cpu", "meta"):
+        raise SpecError(f"device '{device}' is not supported; expected cpu, cuda, cuda:N or meta")
+    return dev
+
+
+def resolve_dtype(dtype: str):
+    """The torch dtype for an analysis dtype name; int8 and unknown names are refused."""
+    torch = require_torch()
+    if dtype not in TORCH_DTYPES:
+        raise SpecError(f"cannot build a torch module in dtype '{dtype}'; expected one of {', '.join(TORCH_DTYPES)}")
+    return getattr(torch, dtype)
+
+
+def available_memory(device) -> int | None:
+    """Bytes free for new tensors on ``device``, or None where the system does not say.
+
+    CUDA: ``torch.cuda.mem_get_info`` (free memory on the GPU, all processes included).
+    meta: None, as a meta tensor takes no memory.
+    CPU: ``MemAvailable`` from ``/proc/meminfo`` (Linux's estimate of memory obtainable
+    without swapping), else available physical pages from ``sysconf``.
+    """
+    torch = require_torch()
+    if device.type == "meta":
+        return None
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+@dataclass
+class MemoryEstimate:
+    """What building and running a graph needs, from the analytic rules, before any allocation."""
+
+    param_bytes: int
+    buffer_bytes: int
+    activation_bytes: int
+    available_bytes: int | None
+
+    @property
+    def total_bytes(self) -> int:
+        return self.param_bytes + self.buffer_bytes + self.activation_bytes
+
+    def to_dict(self) -> dict:
+        return {
+            "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "activation_bytes": self.activation_bytes,
+            "total_bytes": self.total_bytes,
+            "available_bytes": self.available_bytes,
+        }
+
+
+def estimate_memory(graph, device, batch: int, dtype: str) -> MemoryEstimate:
+    """Parameters and buffers of every node (auxiliary heads included, as the module holds
+    them) plus the analytic peak of live activations for ``batch``.
+
+    This is a lower bound: kernel workspaces and allocator rounding come on top.
+    """
+    from archcalc.analysis import DTYPE_BYTES, analyze_graph
+
+    analysis = analyze_graph(graph, batch=batch, dtype=dtype)
+    width = DTYPE_BYTES[dtype]
+    params = sum(row.params for row in analysis.layers)
+    # BatchNorm's one-element batch counter is int64 whatever the dtype: a few bytes, ignored.
+    buffers = sum(row.buffers for row in analysis.layers)
+    return MemoryEstimate(
+        param_bytes=params * width,
+        buffer_bytes=buffers * width,
+        activation_bytes=analysis.totals["peak_activation_bytes"],
+        available_bytes=available_memory(device),
+    )
+
+
+def check_memory(graph, device, batch: int, dtype: str, allow_large: bool = False) -> MemoryEstimate:
+    """Refuse, before anything is allocated, a graph whose estimate exceeds free memory.
+
+    ``allow_large=True`` skips the refusal (for machines that swap, or when the
+    estimate is known to be pessimistic); the estimate is still returned.
+    """
+    estimate = estimate_memory(graph, device, batch, dtype)
+    free = estimate.available_bytes
+    if not allow_large and free is not None and estimate.total_bytes > free:
+        raise SpecError(
+            f"'{graph.name}' at batch {batch} in {dtype} needs about {_gib(estimate.total_bytes)} "
+            f"(parameters {_gib(estimate.param_bytes)}, peak activations {_gib(estimate.activation_bytes)}) "
+            f"but only {_gib(free)} is free on {device}",
+            hint="lower the batch size or the spec's sizes, or pass allow_large=True (--allow-large) to try anyway",
+        )
+    return estimate
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:,.2f} GiB"

@@ -1,0 +1,308 @@
+"""Layer graph -> one ``torch.fx.GraphModule``, and the same network as PyTorch source.
+
+Each graph node becomes one submodule, made by its kind's ``Op.torch_module`` (the
+single definition per kind, beside its analytic rules), and one fx node of the same
+name, so a module name, an fx node, a row of the analysis and an fvcore scope all
+refer to the same spec node. Spec names are dotted scopes (``layer1.0.conv1``);
+submodule attributes cannot contain dots or shadow attributes such as ``eval``, and
+fx variable names cannot shadow builtins, so :func:`torch_names` makes them safe
+identifiers (``layer1_0_conv1``, ``eval_``), unique and stable.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import keyword
+import re
+from contextlib import contextmanager
+
+from archcalc.graph import Graph, Node
+from archcalc.torch import check_memory, require_torch, resolve_device, resolve_dtype
+
+# Globals of fx's generated code and of the exported source; a node may not shadow them.
+_CODE_GLOBALS = {"self", "torch", "nn", "F", "math", "device", "inf", "nan", "NoneType", "fx_pytree", "pytree"}
+
+
+@functools.cache
+def _reserved() -> frozenset[str]:
+    """Names a node may not take: keywords, builtins, code globals, GraphModule attributes."""
+    import builtins
+
+    torch = require_torch()
+    from torch import fx
+
+    module = fx.GraphModule(torch.nn.Module(), fx.Graph())
+    return frozenset({*keyword.kwlist, *dir(builtins), *_CODE_GLOBALS, *dir(module)})
+
+
+def torch_names(graph: Graph) -> dict[int, str]:
+    """Node index -> identifier used for its submodule and fx node.
+
+    Characters other than letters, digits and ``_`` (the scope dots, dashes) become
+    ``_``; a reserved name gets ``_`` behind; clashes get ``_2``, ``_3``. Spec names
+    start with a letter or ``_``, so the result is an identifier.
+    """
+    reserved = _reserved()
+    used: set[str] = set()
+    names: dict[int, str] = {}
+    for node in graph.nodes:
+        base = re.sub(r"[^0-9A-Za-z_]", "_", node.name)
+        if base in reserved:
+            base += "_"
+        name, copy = base, 1
+        while name in used or name in reserved:
+            copy += 1
+            name = f"{base}_{copy}"
+        used.add(name)
+        names[node.index] = name
+    return names
+
+
+def inplace_safe(node: Node) -> bool:
+    """Whether an activation may overwrite its input in torch.
+
+    ``node.inplace_allowed`` looks at the direct input only. In torch a view
+    (dropout and identity in eval mode return their very input, flatten a view of
+    it) shares storage with its own input, so overwriting through it also
+    overwrites that tensor: every node along the chain of storage-sharing inputs
+    must have a single consumer and be neither the network input nor an output.
+    """
+    current = node
+    while current.inplace_allowed:
+        src = current.inputs[0]
+        if not (src.inputs and src.op.aliases_input(src)):
+            return True
+        current = src
+    return False
+
+
+@contextmanager
+def _factory_defaults(torch, device, dtype):
+    """New parameters are created directly on ``device`` in ``dtype``: no float32 CPU copy first."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        with torch.device(device):
+            yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def _fx_graph(graph: Graph, names: dict[int, str], outputs: list[Node], keep: set[int] | None = None):
+    """An fx graph calling one submodule per node (those in ``keep``, or all), returning ``outputs``."""
+    from torch import fx
+
+    fx_graph = fx.Graph()
+    values = {}
+    for node in graph.nodes:
+        if keep is not None and node.index not in keep:
+            continue
+        name = names[node.index]
+        if not node.inputs:
+            values[node.index] = fx_graph.placeholder(name)
+        else:
+            args = tuple(values[src.index] for src in node.inputs)
+            values[node.index] = fx_graph.create_node("call_module", name, args, name=name)
+    results = [values[out.index] for out in outputs]
+    fx_graph.output(results[0] if len(results) == 1 else tuple(results))
+    return fx_graph
+
+
+def class_name(graph: Graph) -> str:
+    """``naive-inception`` -> ``NaiveInception``: the module's class name.
+
+    A name that would start with a digit, or clash with a class the exported source
+    copies in (a spec named ``add`` must not redefine ``Add``), gets ``Net`` added.
+    """
+    from archcalc.torch import modules
+
+    words = re.split(r"[^0-9A-Za-z]+", graph.name)
+    name = "".join(w[:1].upper() + w[1:] for w in words if w) or "Network"
+    if name[0].isdigit():
+        return "Net" + name
+    return name + "Net" if hasattr(modules, name) else name
+
+
+def build_module(
+    graph: Graph,
+    *,
+    device="cpu",
+    dtype: str = "float32",
+    batch: int = 1,
+    allow_large: bool = False,
+    init: bool = True,
+):
+    """The spec as one ``torch.fx.GraphModule`` on ``device`` in ``dtype``, in eval mode.
+
+    Every node is a submodule named by :func:`torch_names`; auxiliary outputs are
+    built too (the forward returns a tuple in ``graph.outputs`` order), so the
+    module holds ``params + training_only_params`` parameters. Before anything is
+    allocated, the memory for the parameters and for a forward pass at ``batch`` is
+    estimated and a SpecError raised if it exceeds free memory, unless ``allow_large``.
+    Nodes marked ``frozen`` get ``requires_grad=False``.
+
+    ``init=False`` skips torch's random initialisation and leaves every parameter
+    and buffer at zero: building is then one memset (VGG-16 in a fraction of a
+    second instead of seconds), for counting, where values do not matter.
+    """
+    torch = require_torch()
+    from torch import fx
+
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype)
+    check_memory(graph, dev, batch, dtype, allow_large)
+    names = torch_names(graph)
+    submodules = {}
+    with _factory_defaults(torch, dev if init else torch.device("meta"), torch_dtype):
+        for node in graph.nodes:
+            if node.inputs:
+                module = node.op.torch_module(node)
+                if node.frozen:
+                    module.requires_grad_(False)
+                submodules[names[node.index]] = module
+    fx_graph = _fx_graph(graph, names, graph.outputs)
+    module = fx.GraphModule(submodules, fx_graph, class_name=class_name(graph)).eval()
+    if not init:
+        module.to_empty(device=dev)
+        with torch.no_grad():
+            for tensor in (*module.parameters(), *module.buffers()):
+                tensor.zero_()
+    return module
+
+
+def inference_module(module, graph: Graph):
+    """The network with its main output only, sharing ``module``'s submodules (no copy).
+
+    Auxiliary heads (GoogLeNet's side classifiers) run only in training; timing
+    and memory are measured on this view so they match the analytic inference
+    totals, which leave those heads out.
+    """
+    if len(graph.outputs) < 2:
+        return module
+    from torch import fx
+
+    main = graph.outputs[0]
+    fx_graph = _fx_graph(graph, torch_names(graph), [main], keep=graph.ancestors(main))
+    return fx.GraphModule(module, fx_graph, class_name=type(module).__name__).eval()
+
+
+def input_tensor(graph: Graph, batch: int, device, dtype: str, channels_last: bool = False):
+    """A random input of the spec's shape for ``batch`` images."""
+    torch = require_torch()
+    x = torch.randn(batch, *graph.input.shape, device=resolve_device(device), dtype=resolve_dtype(dtype))
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def parameter_check(graph: Graph, module) -> dict:
+    """The module's parameters and buffers beside the analytic counts, over every node.
+
+    Auxiliary heads are in the module, so the analytic side is ``params +
+    training_only_params``, and buffers and frozen parameters are summed over all
+    nodes (the analytic ``buffers`` total leaves training-only nodes out).
+    """
+    from archcalc.analysis import analyze_graph
+
+    analysis = analyze_graph(graph)
+    rows = analysis.layers
+    measured = {
+        "params": sum(p.numel() for p in module.parameters()),
+        "frozen_params": sum(p.numel() for p in module.parameters() if not p.requires_grad),
+        "buffers": sum(b.numel() for b in module.buffers()),
+    }
+    expected = {
+        "params": analysis.totals["params"] + analysis.totals["training_only_params"],
+        "frozen_params": sum(r.params for r in rows if not r.trainable),
+        "buffers": sum(r.buffers for r in rows),
+    }
+    return {
+        "module": measured,
+        "analytic": expected,
+        "matches": measured == expected,
+    }
+
+
+# --- export -------------------------------------------------------------------
+
+
+def _constructor(module) -> str:
+    """Python source that constructs ``module`` again, from its ``__init__`` arguments.
+
+    Each argument is read back from the attribute of the same name, which is how
+    torch's modules and ours store them; ``bias`` is stored as a tensor or None and
+    is written as a bool. Arguments equal to their default are left out.
+    """
+    from torch import nn
+
+    cls = type(module)
+    if cls is nn.Sequential:
+        return "nn.Sequential(" + ", ".join(_constructor(child) for child in module) + ")"
+    args = []
+    for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype"):
+            continue
+        if not hasattr(module, p.name):
+            raise TypeError(f"cannot export {cls.__name__}: argument '{p.name}' is not kept as an attribute")
+        value = getattr(module, p.name)
+        if p.name == "bias":
+            value = value is not None
+        if p.default is not p.empty and type(value) is type(p.default) and value == p.default:
+            continue
+        args.append(f"{p.name}={value!r}")
+    prefix = "nn." if getattr(nn, cls.__name__, None) is cls else ""
+    return f"{prefix}{cls.__name__}({', '.join(args)})"
+
+
+def export_torch_source(graph: Graph) -> str:
+    """Runnable PyTorch source of the module :func:`build_module` makes.
+
+    The file needs only torch: the archcalc classes it uses (``TableConv2d`` ...) are
+    copied in. Attribute names match the built module's, so its ``state_dict``
+    loads into the exported class. The forward deletes each intermediate after its
+    last use, as fx's generated code does, so the two hold the same memory.
+    """
+    torch = require_torch()
+    from archcalc.torch import modules as custom
+
+    names = torch_names(graph)
+    with torch.device("meta"):  # constructors run for their arguments only: allocate nothing
+        built = {node.index: node.op.torch_module(node) for node in graph.nodes if node.inputs}
+    classes: list[type] = []
+    for module in built.values():
+        for sub in module.modules():
+            cls = type(sub)
+            if getattr(custom, cls.__name__, None) is cls and cls not in classes:
+                classes.append(cls)
+
+    lines = [f"# {line}" for line in (graph.title or graph.name).splitlines()]
+    lines += [f"# Spec: {graph.name}" + (f" ({graph.file})" if graph.file else ""), "# Generated by archcalc."]
+    lines += ["import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", ""]
+    lines.append(f"INPUT_SHAPE = {tuple(graph.input.shape)!r}")
+    for cls in classes:
+        lines += ["", "", inspect.getsource(cls).rstrip()]
+    lines += ["", "", f"class {class_name(graph)}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    for node in graph.nodes:
+        if node.inputs:
+            lines.append(f"        self.{names[node.index]} = {_constructor(built[node.index])}")
+            if node.frozen:
+                lines.append(f"        self.{names[node.index]}.requires_grad_(False)")
+
+    last_use: dict[int, int] = {}
+    for node in graph.nodes:
+        for src in node.inputs:
+            last_use[src.index] = node.index
+    kept = {out.index for out in graph.outputs}
+    lines += ["", f"    def forward(self, {names[graph.input.index]}):"]
+    for node in graph.nodes:
+        if not node.inputs:
+            continue
+        args = ", ".join(names[src.index] for src in node.inputs)
+        lines.append(f"        {names[node.index]} = self.{names[node.index]}({args})")
+        done = sorted({s.index for s in node.inputs if last_use[s.index] == node.index and s.index not in kept})
+        if done:
+            lines.append("        del " + ", ".join(names[i] for i in done))
+    results = [names[out.index] for out in graph.outputs]
+    lines.append("        return " + (results[0] if len(results) == 1 else "(" + ", ".join(results) + ")"))
+    return "\n".join(lines) + "\n"

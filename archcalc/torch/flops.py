@@ -1,0 +1,215 @@
+"""Counting the built module's operations with fvcore and torch, beside the analytic MACs.
+
+This module is the only place that imports fvcore. fvcore's ``FlopCountAnalysis``
+traces with TorchScript, which PyTorch deprecated in 2.11: the tracing and its
+warnings are confined to :func:`fvcore_counts`, so replacing the oracle later
+touches one function.
+
+Conventions differ, so only like is compared with like:
+
+* fvcore's "flops" for convolutions and linear layers are multiply-accumulates
+  (one fused multiply-add = one flop), the same quantity as archcalc's MACs; for
+  conv and linear nodes the two must agree exactly.
+* fvcore also counts batch norm (per element), adaptive average pooling (one per
+  input element) and a few others that archcalc files under "other ops", and
+  skips element-wise ops (add, max-pool, activations), listing some of them as
+  unsupported. Its total is therefore shown, never equated with the MACs total.
+* ``torch.utils.flop_counter.FlopCounterMode`` is a second oracle that runs
+  without TorchScript. It counts 2 flops per multiply-accumulate for
+  convolutions and matrix products and nothing else; its figures are halved here
+  so every column is in MACs.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+from archcalc.graph import Graph
+from archcalc.torch import require_torch
+from archcalc.torch.build import torch_names
+
+# Op families whose analytic MACs follow fvcore's convention exactly.
+COMPARED_FAMILIES = ("conv", "linear")
+
+
+@dataclass
+class FvcoreCounts:
+    """fvcore's result for one module: total, per submodule, and the operators it skipped."""
+
+    total: int
+    by_module: dict[str, int]
+    by_operator: dict[str, int]
+    unsupported: dict[str, int]
+    unsupported_by_module: dict[str, dict[str, int]]
+
+
+def fvcore_counts(module, inputs: tuple) -> FvcoreCounts:
+    """Run fvcore's ``FlopCountAnalysis`` on ``module`` with its warnings silenced.
+
+    fvcore reports unsupported operators and uncalled modules through warnings and
+    logging, and TorchScript (used by fvcore's import and by its tracing) warns
+    about its own deprecation. None of it is printed; the operators fvcore skipped
+    are collected into the result (``unsupported``) instead.
+    """
+    torch = require_torch(fvcore=True)
+    log = logging.getLogger("fvcore")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            # Importing fvcore scripts its focal losses with torch.jit.script: deprecated, and warns.
+            from fvcore.nn import FlopCountAnalysis
+
+            analysis = FlopCountAnalysis(module, inputs)
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            analysis.tracer_warnings("none")
+            by_module = {name: int(count) for name, count in analysis.by_module().items()}
+            unsupported_by_module = {
+                name: dict(analysis.unsupported_ops(name)) for name in by_module if analysis.unsupported_ops(name)
+            }
+            return FvcoreCounts(
+                total=int(analysis.total()),
+                by_module=by_module,
+                by_operator={op: int(n) for op, n in analysis.by_operator().items()},
+                unsupported=dict(analysis.unsupported_ops()),
+                unsupported_by_module=unsupported_by_module,
+            )
+    finally:
+        log.setLevel(level)
+
+
+def flop_counter_counts(module, inputs: tuple) -> dict[str, int]:
+    """FLOPs per submodule name from ``torch.utils.flop_counter`` (2 per MAC; root is "")."""
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(*inputs)
+    root = type(module).__name__
+    counts: dict[str, int] = {}
+    for scope, ops in counter.get_flop_counts().items():
+        if scope == root:
+            counts[""] = int(sum(ops.values()))
+        elif scope.startswith(root + "."):
+            counts[scope[len(root) + 1 :]] = int(sum(ops.values()))
+    return counts
+
+
+@dataclass
+class NodeFlops:
+    """One node: the analytic MACs beside each counter's figure for its submodule."""
+
+    name: str
+    module: str
+    kind: str
+    compared: bool
+    analytic_macs: int
+    fvcore: int
+    flop_counter_macs: int | None
+    unsupported: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def difference(self) -> int:
+        """fvcore minus analytic (zero for every conv and linear node when the rules hold)."""
+        return self.fvcore - self.analytic_macs
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "kind": self.kind,
+            "compared": self.compared,
+            "analytic_macs": self.analytic_macs,
+            "fvcore": self.fvcore,
+            "flop_counter_macs": self.flop_counter_macs,
+            "difference": self.difference,
+            "unsupported_ops": self.unsupported,
+        }
+
+
+@dataclass
+class FlopComparison:
+    """Per-node and total counts for one batch size; see the module docstring for conventions."""
+
+    batch: int
+    nodes: list[NodeFlops]
+    fvcore_total: int
+    fvcore_by_operator: dict[str, int]
+    flop_counter_macs_total: int | None
+    unsupported_ops: dict[str, int]
+
+    @property
+    def compared(self) -> list[NodeFlops]:
+        return [n for n in self.nodes if n.compared]
+
+    @property
+    def mismatches(self) -> list[NodeFlops]:
+        """Conv and linear nodes where fvcore and the analytic rule disagree."""
+        return [n for n in self.compared if n.difference]
+
+    def to_dict(self) -> dict:
+        compared = self.compared
+        return {
+            "batch": self.batch,
+            "convention": (
+                "MACs throughout; conv and linear nodes are compared exactly with fvcore; fvcore's total "
+                "also counts batch norm and adaptive pooling, so it is shown, not compared; "
+                "flop_counter_macs is torch.utils.flop_counter's figure halved"
+            ),
+            "compared_nodes": len(compared),
+            "analytic_conv_linear_macs": sum(n.analytic_macs for n in compared),
+            "fvcore_conv_linear": sum(n.fvcore for n in compared),
+            "matches": not self.mismatches,
+            "mismatches": [n.name for n in self.mismatches],
+            "analytic_macs_all_nodes": sum(n.analytic_macs for n in self.nodes),
+            "fvcore_total": self.fvcore_total,
+            "fvcore_by_operator": self.fvcore_by_operator,
+            "flop_counter_macs_total": self.flop_counter_macs_total,
+            "unsupported_ops": self.unsupported_ops,
+            "nodes": [n.to_dict() for n in self.nodes],
+        }
+
+
+def compare_flops(graph: Graph, module, inputs, *, flop_counter: bool = True) -> FlopComparison:
+    """Count ``module`` (built from ``graph`` by ``build_module``) on ``inputs`` with fvcore
+    (and FlopCounterMode unless ``flop_counter=False``), node by node against the analysis.
+
+    Every node of the module is counted, auxiliary heads included, so the analytic
+    side is every node's MACs (training-only ones too) at the batch of ``inputs``.
+    """
+    from archcalc.analysis import analyze_graph
+
+    batch = inputs.shape[0]
+    analysis = analyze_graph(graph, batch=batch)
+    names = torch_names(graph)
+    fv = fvcore_counts(module, (inputs,))
+    second = flop_counter_counts(module, (inputs,)) if flop_counter else None
+    nodes = []
+    for node, row in zip(graph.nodes, analysis.layers):
+        if not node.inputs:
+            continue
+        name = names[node.index]
+        nodes.append(
+            NodeFlops(
+                name=node.name,
+                module=name,
+                kind=node.kind,
+                compared=node.op.family in COMPARED_FAMILIES,
+                analytic_macs=row.macs,
+                fvcore=fv.by_module.get(name, 0),
+                flop_counter_macs=None if second is None else second.get(name, 0) // 2,
+                unsupported=fv.unsupported_by_module.get(name, {}),
+            )
+        )
+    return FlopComparison(
+        batch=batch,
+        nodes=nodes,
+        fvcore_total=fv.total,
+        fvcore_by_operator=fv.by_operator,
+        flop_counter_macs_total=None if second is None else second.get("", 0) // 2,
+        unsupported_ops=fv.unsupported,
+    )

@@ -1,0 +1,240 @@
+"""Latency, throughput and peak memory of a module's forward pass.
+
+Timing: ``warmup`` untimed calls (first-call costs: oneDNN/cuDNN algorithm choice,
+``torch.compile``), then timed calls under ``torch.inference_mode`` until at least
+``repeat`` calls and ``min_time`` seconds have been timed. Each call is timed
+alone, so p10/p90 describe the spread between calls:
+
+* CPU: ``time.perf_counter`` around the call (the call returns when the work is done).
+* CUDA: a pair of ``torch.cuda.Event(enable_timing=True)`` recorded around the
+  call, then a synchronise on the end event before the next call. The stream is
+  idle when the start event is recorded, so the figure is the latency of one call
+  as a caller sees it (kernel launches included), not overlapped throughput.
+
+All results are plain dataclasses with ``to_dict()`` for JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Callable
+
+from archcalc.torch import require_torch
+
+Progress = Callable[[str, int, "int | None"], None]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) with linear interpolation between order statistics
+    (numpy's default), so p10 <= median <= p90 always holds."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = math.floor(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+@dataclass
+class LatencyStats:
+    """Per-call latency of a forward pass at one batch size, in seconds."""
+
+    batch: int
+    runs: int
+    warmup: int
+    median_s: float
+    p10_s: float
+    p90_s: float
+    mean_s: float
+    min_s: float
+    max_s: float
+    macs: int | None = None
+
+    @property
+    def images_per_s(self) -> float:
+        """Throughput at the median latency."""
+        return self.batch / self.median_s
+
+    @property
+    def macs_per_s(self) -> float | None:
+        """Achieved multiply-accumulates per second at the median latency (analytic MACs)."""
+        return None if self.macs is None else self.macs / self.median_s
+
+    def to_dict(self) -> dict:
+        return {
+            "batch": self.batch,
+            "runs": self.runs,
+            "warmup": self.warmup,
+            "median_s": self.median_s,
+            "p10_s": self.p10_s,
+            "p90_s": self.p90_s,
+            "mean_s": self.mean_s,
+            "min_s": self.min_s,
+            "max_s": self.max_s,
+            "images_per_s": self.images_per_s,
+            "macs": self.macs,
+            "macs_per_s": self.macs_per_s,
+        }
+
+
+def summarize(times: list[float], batch: int, macs: int | None = None, warmup: int = 0) -> LatencyStats:
+    """Statistics of per-call times; ``macs`` is the work of one call (for MAC/s)."""
+    return LatencyStats(
+        batch=batch,
+        runs=len(times),
+        warmup=warmup,
+        median_s=percentile(times, 50),
+        p10_s=percentile(times, 10),
+        p90_s=percentile(times, 90),
+        mean_s=sum(times) / len(times),
+        min_s=min(times),
+        max_s=max(times),
+        macs=macs,
+    )
+
+
+def time_forward(
+    module,
+    inputs,
+    *,
+    warmup: int = 3,
+    repeat: int = 10,
+    min_time: float = 0.0,
+    progress: Progress | None = None,
+) -> list[float]:
+    """Seconds per call of ``module(inputs)``: ``warmup`` untimed calls, then at least
+    ``repeat`` timed calls and at least ``min_time`` seconds of timed calls."""
+    torch = require_torch()
+    if repeat < 1 or warmup < 0 or min_time < 0:
+        raise ValueError("repeat must be >= 1, warmup >= 0 and min_time >= 0")
+    report = progress or (lambda stage, done, total: None)
+    device = inputs.device
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+        def call() -> float:
+            start.record()
+            module(inputs)
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / 1e3
+
+    else:
+
+        def call() -> float:
+            began = time.perf_counter()
+            module(inputs)
+            return time.perf_counter() - began
+
+    times: list[float] = []
+    # Events record on the current device's stream: make that the input's device.
+    on_device = torch.cuda.device(device) if device.type == "cuda" else nullcontext()
+    with on_device, torch.inference_mode():
+        for done in range(1, warmup + 1):
+            module(inputs)
+            report("warmup", done, warmup)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        spent = 0.0
+        total = repeat if min_time == 0 else None
+        while len(times) < repeat or spent < min_time:
+            times.append(call())
+            spent += times[-1]
+            report("time", len(times), total)
+    return times
+
+
+@contextmanager
+def torch_threads(threads: int | None):
+    """Run with ``threads`` intra-op CPU threads (None: leave torch's setting), then restore."""
+    torch = require_torch()
+    previous = torch.get_num_threads()
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass
+class MemoryMeasurement:
+    """Peak memory allocated during one forward pass, above what was allocated before it.
+
+    ``method`` says what was measured:
+
+    * ``cuda.max_memory_allocated``: the caching allocator's peak of bytes in live
+      tensors during the call (outputs, intermediates, cuDNN/cuBLAS workspaces taken
+      from the allocator), minus the bytes allocated before it (parameters, buffers,
+      the input). Allocator rounding (512-byte blocks) is included; memory
+      reserved but unused by the cache is not.
+    * ``profiler.cpu_allocations``: ``torch.profiler`` with ``profile_memory=True``
+      records every allocation and free through c10's CPU allocator during the
+      call; the peak of their running sum is the figure. It includes outputs,
+      intermediates and kernel scratch buffers (e.g. oneDNN weight reorders,
+      im2col), and excludes memory that libraries take outside c10's allocator.
+
+    Both exclude the parameters and the input, which exist before the call; the
+    analytic peak of live activations counts the input, so ``input_bytes`` is given
+    to compare like with like.
+    """
+
+    method: str
+    peak_bytes: int
+    input_bytes: int
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "peak_bytes": self.peak_bytes, "input_bytes": self.input_bytes}
+
+
+@contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2: kineto prints profiler start/stop lines there from C++,
+    which would tear a progress bar drawn on the terminal."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def measure_peak_memory(module, inputs) -> MemoryMeasurement:
+    """Peak bytes allocated by one ``module(inputs)`` call; see :class:`MemoryMeasurement`."""
+    torch = require_torch()
+    input_bytes = inputs.numel() * inputs.element_size()
+    device = inputs.device
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        with torch.inference_mode():
+            out = module(inputs)
+            torch.cuda.synchronize(device)
+        peak = torch.cuda.max_memory_allocated(device) - before
+        del out
+        return MemoryMeasurement("cuda.max_memory_allocated", peak, input_bytes)
+
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_stderr(), torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        out = module(inputs)
+    del out
+    changes = sorted(
+        (event.start_ns(), event.nbytes())
+        for event in prof.profiler.kineto_results.events()
+        if event.name() == "[memory]" and event.device_type() == DeviceType.CPU
+    )
+    live = peak = 0
+    for _, nbytes in changes:
+        live += nbytes
+        peak = max(peak, live)
+    return MemoryMeasurement("profiler.cpu_allocations", peak, input_bytes)

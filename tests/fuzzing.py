@@ -1,0 +1,66 @@
+"""Shared by the fuzz and corpus tests: run one spec text through the whole pipeline.
+
+Every input must either analyse (shapes, totals, `expect:` figures checked) or
+raise a SpecError that names the file, a line and a column inside it. Anything
+else, including taking longer than TIME_LIMIT seconds, is a bug.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+
+import archcalc
+from archcalc.errors import SpecError
+from archcalc.expect import check_expectations
+
+FUZZ_NAME = "fuzz.yaml"
+TIME_LIMIT = 20  # seconds; the slowest built-in spec takes under one
+
+
+class TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Turn a hang into a failure (main thread only, which is where pytest runs tests)."""
+
+    def expired(signum, frame):
+        raise TooSlow(f"took longer than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_error(exc: SpecError, text: str, name: str) -> None:
+    """A SpecError a user can act on: located inside the file, renderable."""
+    assert exc.location is not None, f"SpecError without a location: {exc.render()}"
+    assert exc.file == name, f"error located in {exc.file!r}, not {name!r}: {exc.render()}"
+    lines = max(text.count("\n") + 1, 1)
+    assert 1 <= exc.line <= lines + 1, f"line {exc.line} outside a {lines}-line file: {exc.render()}"
+    assert exc.column >= 1, exc.render()
+    assert exc.message and "Traceback" not in exc.message
+    rendered = exc.render()
+    assert rendered.startswith(f"{name}:{exc.line}:{exc.column}: error: "), rendered
+
+
+def run_text(text: str, name: str = FUZZ_NAME, seconds: float = TIME_LIMIT, **options):
+    """The analysis of ``text``, or the SpecError it raises (checked); other exceptions propagate."""
+    with time_limit(seconds):
+        try:
+            graph = archcalc.load_text(text, name, **options)
+            analysis = archcalc.analyze(graph)
+            analysis.to_dict()
+            check_expectations(
+                graph, loader=lambda overrides: archcalc.load_text(text, name, overrides=overrides)
+            )
+            return analysis
+        except SpecError as exc:
+            check_error(exc, text, name)
+            return exc
