@@ -85,6 +85,7 @@ class Analysis:
             "input": list(g.input.shape),
             "outputs": [{"name": n.name, "shape": list(n.shape)} for n in g.outputs],
             "variables": dict(g.variables),
+            "reference": g.reference,
             "batch": self.batch,
             "dtype": self.dtype,
             "totals": dict(self.totals),
@@ -138,6 +139,8 @@ def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> i
             keep.add(own)
         peak = max(peak, live)
         for src in node.inputs:
+            if src.index not in storage:  # a training-only input of a node that feeds no output
+                continue
             s = storage[src.index]
             pending[s] -= 1
             if pending[s] == 0 and s not in keep:
@@ -200,6 +203,7 @@ def analyze_graph(graph: Graph, batch: int = 1, dtype: str = "float32") -> Analy
         "buffers": sum(r.buffers for r in main),
         "training_only_params": sum(r.params for r in rows if r.training_only),
         "training_only_macs": sum(r.macs for r in rows if r.training_only),
+        "training_only_buffers": sum(r.buffers for r in rows if r.training_only),
         "macs": macs,
         "flops": 2 * macs,
         "other_ops": sum(r.other_ops for r in main),

@@ -117,6 +117,9 @@ def parse_expectations(raw, loc: Location, builder) -> list[Expectation]:
                 f"`with` sets unknown variable '{unknown[0]}'" + did_you_mean(unknown[0], builder.graph.variables),
                 overrides.key_loc(unknown[0]),
             )
+        for key, setting in overrides.items():
+            if setting is None or isinstance(setting, (LMap, LList)):
+                builder.fail(f"`with` expected a number or expression for '{key}'", overrides.value_loc(key))
         result.append(
             Expectation(
                 metric=metric,
@@ -139,7 +142,7 @@ def _actual(analysis, exp: Expectation):
             return list(analysis.graph.outputs[0].shape)
         return analysis.totals[exp.metric]
     try:
-        row = analysis.layer(exp.node)
+        row = analysis.layer(analysis.graph.scopes.get(exp.node, exp.node))
     except KeyError:
         raise SpecError(
             f"`expect` names node '{exp.node}', which the network does not have"

@@ -71,6 +71,9 @@ class Graph:
     expectations: list[Any] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
     file: str | None = None
+    reference: dict[str, Any] | None = None
+    # Block and construct scope name -> the name of the node that is its output.
+    scopes: dict[str, str] = field(default_factory=dict)
 
     @property
     def input(self) -> Node:
@@ -84,16 +87,26 @@ class Graph:
         return node
 
     def finish(self) -> None:
-        """Settle what depends on the whole graph: in-place safety and training-only nodes."""
+        """Settle what depends on the whole graph: which activations may run in place."""
         outputs = set(map(id, self.outputs))
         for node in self.nodes:
-            src = node.inputs[0] if node.inputs else None
-            node.inplace_allowed = (
-                src is not None
-                and src.op.kind != "input"
-                and len(src.consumers) == 1
-                and id(src) not in outputs
-            )
+            node.inplace_allowed = self._sole_user(node, outputs)
+
+    @staticmethod
+    def _sole_user(node: Node, outputs: set[int]) -> bool:
+        """True when nothing but ``node`` will read its input's memory again.
+
+        Views (flatten, dropout, identity) share their input's memory, so the
+        question is asked all the way up to the tensor that owns it.
+        """
+        src = node.inputs[0] if node.inputs else None
+        while src is not None:
+            if src.op.kind == "input" or len(src.consumers) != 1 or id(src) in outputs:
+                return False
+            if not src.op.is_view:
+                return True
+            src = src.inputs[0]
+        return False
 
     def ancestors(self, node: Node) -> set[int]:
         """Indices of ``node`` and everything it depends on."""

@@ -66,10 +66,15 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from archcalc.cli import check, compare, kinds, listing, summary
+    """Add every module of this package that defines a ``command``; each is one subcommand."""
+    import importlib
+    import pkgutil
 
-    for module in (summary, compare, listing, check, kinds):
-        cli.add_command(module.command)
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        command = getattr(module, "command", None)
+        if isinstance(command, click.Command):
+            cli.add_command(command)
 
 
 _register()

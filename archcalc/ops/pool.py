@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from archcalc.ops.base import (
     Field,
     Op,
@@ -34,7 +36,9 @@ class _WindowPool(Op):
         (kh, kw), (sh, sw) = a["kernel"], a["stride"]
         if max(pads[0], pads[1]) > kh // 2 or max(pads[2], pads[3]) > kw // 2:
             raise OpError(
-                f"{self.kind} '{node.name}': padding must be at most half the kernel", "padding"
+                f"{self.kind} '{node.name}': padding {list(pads)} (top, bottom, left, right) must be at most "
+                f"half the kernel {kh}x{kw}",
+                "padding",
             )
         ho = window_output(h, kh, sh, pads[0] + pads[1], 1, a["ceil_mode"], "height", node, pads[0])
         wo = window_output(w, kw, sw, pads[2] + pads[3], 1, a["ceil_mode"], "width", node, pads[2])
@@ -133,8 +137,12 @@ class AdaptiveAvgPool(Op):
 
     @staticmethod
     def _bin(size: int, out: int) -> tuple[int, int]:
-        # torch: bin i spans [floor(i*size/out), ceil((i+1)*size/out)).
-        widest = max(-(-((i + 1) * size) // out) - (i * size) // out for i in range(out))
+        """(widest bin, step) of torch's bins [floor(i*size/out), ceil((i+1)*size/out)).
+
+        Bin i is ceil((r + size) / out) wide with r = i*size mod out, and r reaches
+        out - gcd(size, out) at most: a closed form, since ``out`` may be huge.
+        """
+        widest = -(-(out - math.gcd(size, out) + size) // out)
         return widest, max(size // out, 1)
 
     def other_ops(self, node):

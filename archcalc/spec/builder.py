@@ -25,8 +25,9 @@ from archcalc.suggest import did_you_mean
 
 TOP_KEYS = (
     "name", "title", "source", "notes", "input", "vars", "defaults", "blocks",
-    "layers", "outputs", "expect",
+    "layers", "outputs", "expect", "reference",
 )
+REFERENCE_KEYS = ("top1", "top5", "dataset", "source")
 META_KEYS = ("name", "from", "frozen", "when")
 BRANCH_MERGES = ("concat", "add", "multiply", "mean")
 CONSTRUCT_KEYS = {
@@ -200,8 +201,34 @@ class Builder:
         last = self.layer_list(doc["layers"], doc.value_loc("layers"), scope, start, "layers", fresh=False)
         self.graph.outputs = self.outputs(last, scope)
         self.graph.expectations = self.expectations()
+        self.graph.reference = self.reference()
+        self.graph.scopes = {k: v.name for k, v in self.scope_outputs.items()}
         self.graph.finish()
         return self.graph
+
+    def reference(self) -> dict[str, Any] | None:
+        """Published accuracy of the network: `reference: {top1: 71.6, top5: 90.4, source: ...}`."""
+        raw = self.doc.get("reference")
+        if raw is None:
+            return None
+        if not isinstance(raw, LMap):
+            self.fail("`reference` expected a mapping such as {top1: 71.6, top5: 90.4, source: ...}",
+                      self.doc.value_loc("reference"))
+        result: dict[str, Any] = {"dataset": "ImageNet"}
+        for key, value in raw.items():
+            if key not in REFERENCE_KEYS:
+                self.fail(f"unknown field '{key}' in `reference`" + did_you_mean(key, REFERENCE_KEYS),
+                          raw.key_loc(key), hint="fields: " + ", ".join(REFERENCE_KEYS))
+            if key in ("top1", "top5"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+                    self.fail(f"`{key}` expected an accuracy in percent (0 to 100), got {describe_raw(value)}",
+                              raw.value_loc(key))
+            elif not isinstance(value, str):
+                self.fail(f"`{key}` expected text, got {describe_raw(value)}", raw.value_loc(key))
+            result[key] = value
+        if "top1" not in result:
+            self.fail("`reference` needs `top1`", raw.loc())
+        return result
 
     def variables(self) -> dict[str, Any]:
         raw = self.doc.get("vars")
