@@ -528,6 +528,12 @@ class Builder:
             self.fail(f"`when` of '{item.head}' expected a condition such as \"stride == 1\", got {describe_raw(raw)}",
                       loc,
                       hint="write the condition as text: `when: \"use_bn\"` or `when: \"stride == 1\"`")
+        if "from" in item.meta:
+            first = item.meta["from"]
+            where = item.meta_locs["from"]
+            if isinstance(first, LList) and first:
+                first, where = first[0], first.item_loc(0)
+            cur = self.resolve(first, scope, where, None)
         values = dict(scope.values)
         values[dollar_name("in")] = cur.shape[0]
         if len(cur.shape) == 3:
