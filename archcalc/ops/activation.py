@@ -19,9 +19,7 @@ class _Activation(Op):
     def torch_kwargs(self, node) -> dict:
         if not self.can_run_inplace:
             return {}
-        from archcalc.torch.build import inplace_safe
-
-        return {"inplace": node.args["inplace"] and inplace_safe(node)}
+        return {"inplace": node.args["inplace"] and node.inplace_allowed}
 
     def torch_module(self, node):
         from torch import nn

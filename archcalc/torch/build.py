@@ -59,24 +59,6 @@ def torch_names(graph: Graph) -> dict[int, str]:
     return names
 
 
-def inplace_safe(node: Node) -> bool:
-    """Whether an activation may overwrite its input in torch.
-
-    ``node.inplace_allowed`` looks at the direct input only. In torch a view
-    (dropout and identity in eval mode return their very input, flatten a view of
-    it) shares storage with its own input, so overwriting through it also
-    overwrites that tensor: every node along the chain of storage-sharing inputs
-    must have a single consumer and be neither the network input nor an output.
-    """
-    current = node
-    while current.inplace_allowed:
-        src = current.inputs[0]
-        if not (src.inputs and src.op.aliases_input(src)):
-            return True
-        current = src
-    return False
-
-
 @contextmanager
 def _factory_defaults(torch, device, dtype):
     """New parameters are created directly on ``device`` in ``dtype``: no float32 CPU copy first."""
