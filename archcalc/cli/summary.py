@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from archcalc.cli.memory import apply_freeze, freeze_options
 from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show
 from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS
 
@@ -26,7 +27,8 @@ Examples:
   archcalc summary resnet50 --depth 1
   archcalc summary mobilenet-v1 --set alpha=0.5 --input 3x160x160
   archcalc summary my_net.yaml --format json -o my_net.json
-  archcalc summary vgg16 --columns name,shape,params,macs --format csv""",
+  archcalc summary vgg16 --columns name,shape,params,macs --format csv
+  archcalc summary resnet50 --freeze-until layer3 --depth 1""",
 )
 @click.argument("spec", shell_complete=complete_spec)
 @analysis_options
@@ -36,14 +38,17 @@ Examples:
               help=f"Columns for table/csv/markdown: {', '.join(COLUMNS)}.")
 @click.option("--depth", type=click.IntRange(min=1),
               help="Show N levels of nesting; deeper blocks become one summed row (1 = top level only).")
+@freeze_options
 @output_options
-def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, output, force):
+def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, freeze_until, train_last, output, force):
     """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC."""
     import archcalc
     from archcalc.report import formats
     from archcalc.report.rows import summary_rows
 
-    analysis = archcalc.analyze(spec, batch=batch, dtype=dtype, overrides=overrides, input_shape=input_shape)
+    graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
+    apply_freeze(graph, freeze_until, train_last)
+    analysis = archcalc.analyze(graph, batch=batch, dtype=dtype)
     if fmt == "json":
         emit(formats.to_json(analysis.to_dict()), output, force)
         return

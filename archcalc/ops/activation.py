@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, numel, register
+from archcalc.ops.base import Field, Op, Saved, numel, register, saved_input, saved_output
 
 
 class _Activation(Op):
@@ -16,6 +16,24 @@ class _Activation(Op):
     def aliases_input(self, node):
         return node.args.get("inplace", False) and node.inplace_allowed
 
+    def training_aliases_input(self, node):
+        """In place exactly when the torch module is built with ``inplace=True``."""
+        return bool(self.torch_kwargs(node).get("inplace", False))
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """What torch's derivative of the kind reads: the output for relu, sigmoid, tanh and
+        softmax, the input for the others. In place, relu and leaky_relu keep their result;
+        relu6 (hardtanh_), hardswish_, hardsigmoid_ and silu_ keep a copy of the input taken
+        before it is overwritten."""
+        if not needs_input_grad[0]:
+            return []
+        inplace = self.training_aliases_input(node)
+        if self.kind in _SAVE_OUTPUT or (inplace and self.kind in _INPLACE_SAVE_RESULT):
+            return [saved_output(node)]
+        if inplace:
+            return [Saved("input copy", node.inputs[0].shape)]
+        return [saved_input(node)]
+
     def torch_kwargs(self, node) -> dict:
         if not self.can_run_inplace:
             return {}
@@ -26,6 +44,10 @@ class _Activation(Op):
 
         return getattr(nn, self.torch_name)(**self.torch_kwargs(node))
 
+
+# Kinds whose derivative torch computes from the output, and in-place kinds that keep their result.
+_SAVE_OUTPUT = frozenset({"relu", "sigmoid", "tanh", "softmax"})
+_INPLACE_SAVE_RESULT = frozenset({"relu", "leaky_relu"})
 
 _INPLACE = Field("inplace", "bool", True, "overwrite the input (no new activation memory)")
 

@@ -64,6 +64,38 @@ class ReceptiveStep:
 IDENTITY_STEP = ReceptiveStep()
 
 
+@dataclass(frozen=True)
+class Saved:
+    """One tensor that autograd keeps from a node's forward pass for its backward pass.
+
+    ``source`` says whose memory it is: an input index (the saved tensor *is* that
+    input, so it shares its storage), ``"output"`` (the node's own output), or None
+    (a tensor made for the backward pass alone: pooling indices, a dropout mask,
+    batch statistics, a copy). ``shape`` is per sample when ``per_sample`` (the
+    batch multiplies it), else the whole tensor. ``dtype`` is ``"act"`` (the
+    activation type), ``"int64"``, ``"mask"`` (bool on CUDA, where dropout keeps a
+    1-byte mask; the activation type on CPU) or ``"stat"`` (float32 on CUDA, the
+    activation type on CPU). Parameters are never listed: they are held anyway.
+    """
+
+    what: str
+    shape: Shape
+    dtype: str = "act"
+    source: int | str | None = None
+    per_sample: bool = True
+
+
+def saved_input(node, index: int = 0, what: str | None = None) -> Saved:
+    """The node's input ``index`` itself (shared storage)."""
+    label = what or ("input" if len(node.inputs) == 1 else f"input {index}")
+    return Saved(label, node.inputs[index].shape, source=index)
+
+
+def saved_output(node, what: str = "output") -> Saved:
+    """The node's own output (shared storage)."""
+    return Saved(what, node.shape, source="output")
+
+
 class Op:
     """Base of every layer kind. Subclasses set the class attributes and rules."""
 
@@ -104,6 +136,29 @@ class Op:
     def aliases_input(self, node) -> bool:
         """True when the output reuses the input's memory (views, in-place)."""
         return self.is_view
+
+    # --- training -------------------------------------------------------
+    def training_aliases_input(self, node) -> bool:
+        """True when, in training mode, the output shares its input's storage.
+
+        Views and activations that torch runs in place; dropout is a view at
+        inference only and overrides this.
+        """
+        return self.aliases_input(node)
+
+    def saved_for_backward(self, node, needs_input_grad: Sequence[bool], trainable: bool) -> list[Saved]:
+        """The tensors torch's autograd keeps for this node's backward pass, in training mode.
+
+        ``needs_input_grad[i]`` tells whether input ``i`` requires grad (something
+        trainable lies before it); ``trainable`` whether this node's own parameters
+        do. When neither holds, torch records no backward node and keeps nothing.
+        Parameters (a convolution also keeps its weight) are never listed. This
+        default keeps every input, the need of most kinds; each built-in kind
+        states its own rule, following torch's derivatives (derivatives.yaml).
+        """
+        if not (any(needs_input_grad) or trainable):
+            return []
+        return [saved_input(node, i) for i in range(len(node.inputs))]
 
     # --- torch ----------------------------------------------------------
     def torch_module(self, node):

@@ -7,10 +7,12 @@ from archcalc.ops.base import (
     Op,
     OpError,
     ReceptiveStep,
+    Saved,
     expect_image,
     numel,
     register,
     resolve_padding,
+    saved_input,
     window_output,
 )
 
@@ -104,6 +106,40 @@ class Conv(Op):
     def receptive_step(self, node):
         (kh, kw), (dh, dw) = node.args["kernel"], node.args["dilation"]
         return ReceptiveStep((dh * (kh - 1) + 1, dw * (kw - 1) + 1), node.args["stride"])
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """torch's convolution keeps its input (and its weight, a parameter) for either gradient.
+
+        Asymmetric padding runs as a separate zero pad, so the padded copy is what
+        the convolution keeps. A connection table gathers each group of rows' input
+        channels (``x[:, sources]``, whose index keeps its int64 indices when the
+        input needs a gradient) and convolves the gathered copy, which it keeps;
+        when the rows are regrouped out of order, one more index puts them back.
+        """
+        if not (any(needs_input_grad) or trainable):
+            return []
+        a = node.args
+        c, h, w = node.inputs[0].shape
+        top, bottom, left, right = a["pads"]
+        padded = (c, h + top + bottom, w + left + right)
+        if a["table"] is None:
+            if top == bottom and left == right:
+                return [saved_input(node)]
+            return [Saved("padded input", padded)]
+        by_fan_in: dict[int, list[int]] = {}
+        for row, inputs in enumerate(a["table"]):
+            by_fan_in.setdefault(len(inputs), []).append(row)
+        saved: list[Saved] = []
+        order = []
+        for fan_in, rows in sorted(by_fan_in.items()):
+            sources = fan_in * len(rows)
+            if needs_input_grad[0]:
+                saved.append(Saved(f"gather indices ({fan_in}-input rows)", (sources,), "int64", per_sample=False))
+            saved.append(Saved(f"gathered input ({fan_in}-input rows)", (sources, padded[1], padded[2])))
+            order += rows
+        if order != sorted(order):
+            saved.append(Saved("reorder indices", (len(order),), "int64", per_sample=False))
+        return saved
 
     def torch_module(self, node):
         from torch import nn

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, expect_flat, register
+from archcalc.ops.base import Field, Op, expect_flat, register, saved_input
 
 
 @register
@@ -30,6 +30,10 @@ class Linear(Op):
 
     def other_ops(self, node):
         return node.args["out"] if node.args["bias"] else 0
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """addmm keeps its input only for the weight gradient (the input gradient needs the weight)."""
+        return [saved_input(node)] if trainable else []
 
     def torch_module(self, node):
         from torch import nn
@@ -62,6 +66,10 @@ class RBF(Op):
 
     def other_ops(self, node):
         return node.inputs[0].shape[0] * node.args["out"]
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """``x.pow(2)`` keeps x; the product with the fixed codes keeps only the codes (parameters)."""
+        return [saved_input(node)] if needs_input_grad[0] else []
 
     def torch_module(self, node):
         from archcalc.torch import modules

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Op, OpError, describe, numel, register
+from archcalc.ops.base import Op, OpError, Saved, describe, numel, register, saved_input
 
 
 def _listing(node) -> str:
@@ -28,6 +28,10 @@ class Concat(Op):
             )
         return (sum(s[0] for s in shapes), *shapes[0][1:])
 
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """cat's backward slices the gradient: nothing is kept."""
+        return []
+
     def torch_module(self, node):
         from archcalc.torch import modules
 
@@ -50,6 +54,10 @@ class Add(Op):
 
     def other_ops(self, node):
         return numel(node.shape) * (len(node.inputs) - 1)
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """A sum passes its gradient through: nothing is kept (also for mean, a sum then a scalar division)."""
+        return []
 
     def torch_module(self, node):
         from archcalc.torch import modules
@@ -82,6 +90,23 @@ class Multiply(Op):
 
     def other_ops(self, node):
         return numel(node.shape) * (len(node.inputs) - 1)
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """``a * b`` keeps b when a needs a gradient and a when b does; with more inputs the
+        running product is multiplied on, so it is kept (a new tensor) when the next input
+        needs a gradient."""
+        saved: list[Saved] = []
+        product = node.inputs[0].shape
+        product_grad = needs_input_grad[0]
+        for i in range(1, len(node.inputs)):
+            shape = node.inputs[i].shape
+            if product_grad:
+                saved.append(saved_input(node, i))
+            if needs_input_grad[i]:
+                saved.append(saved_input(node, 0) if i == 1 else Saved(f"product of inputs 0-{i - 1}", product))
+            product = tuple(max(a, b) for a, b in zip(product, shape))
+            product_grad = product_grad or needs_input_grad[i]
+        return saved
 
     def torch_module(self, node):
         from archcalc.torch import modules

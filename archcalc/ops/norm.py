@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, OpError, numel, register
+from archcalc.ops.base import Field, Op, OpError, Saved, numel, register, saved_input
 
 
 @register
@@ -36,6 +36,17 @@ class BatchNorm(Op):
     def other_ops(self, node):
         return 2 * numel(node.shape)
 
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """Training-mode batch norm keeps its input and the batch mean and inverse std per channel."""
+        if not (any(needs_input_grad) or trainable):
+            return []
+        c = node.shape[0]
+        return [
+            saved_input(node),
+            Saved("save_mean", (c,), "stat", per_sample=False),
+            Saved("save_invstd", (c,), "stat", per_sample=False),
+        ]
+
     def torch_module(self, node):
         from torch import nn
 
@@ -65,6 +76,20 @@ class LocalResponseNorm(Op):
 
     def other_ops(self, node):
         return numel(node.shape) * (node.args["size"] + 3)
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """torch's local_response_norm is composite: it keeps the input, the zero-padded squares
+        (the average pool's input, ``size - 1`` channels longer), and the input and output of
+        ``pow(beta)`` (the divisor)."""
+        if not needs_input_grad[0]:
+            return []
+        c, h, w = node.shape
+        return [
+            saved_input(node),
+            Saved("padded squares", (c + node.args["size"] - 1, h, w)),
+            Saved("k + alpha * mean of squares", (c, h, w)),
+            Saved("divisor", (c, h, w)),
+        ]
 
     def torch_module(self, node):
         from torch import nn

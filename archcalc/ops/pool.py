@@ -9,10 +9,12 @@ from archcalc.ops.base import (
     Op,
     OpError,
     ReceptiveStep,
+    Saved,
     expect_image,
     numel,
     register,
     resolve_padding,
+    saved_input,
     window_output,
 )
 
@@ -64,6 +66,12 @@ class MaxPool(_WindowPool):
     aliases = ("max_pool",)
     doc = "Max pooling over a sliding window."
 
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """max_pool2d_with_indices keeps its input and the int64 index of each maximum."""
+        if not needs_input_grad[0]:
+            return []
+        return [saved_input(node), Saved("indices", node.shape, "int64")]
+
     def torch_module(self, node):
         from torch import nn
 
@@ -76,6 +84,10 @@ class AvgPool(_WindowPool):
     kind = "avgpool"
     aliases = ("avg_pool",)
     doc = "Average pooling over a sliding window (padding counted in the average, as in torch)."
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """avg_pool2d's backward takes its input (for the shape and padding), so autograd keeps it."""
+        return [saved_input(node)] if needs_input_grad[0] else []
 
     def torch_module(self, node):
         from torch import nn
@@ -105,6 +117,10 @@ class GlobalAvgPool(_GlobalPool):
     aliases = ("gap",)
     doc = "Average over all positions: (C, H, W) -> (C, 1, 1)."
 
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """Adaptive average pooling to 1x1 runs as ``mean``, which keeps only sizes."""
+        return []
+
     def torch_module(self, node):
         from torch import nn
 
@@ -115,6 +131,12 @@ class GlobalAvgPool(_GlobalPool):
 class GlobalMaxPool(_GlobalPool):
     kind = "global_maxpool"
     doc = "Maximum over all positions: (C, H, W) -> (C, 1, 1)."
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """adaptive_max_pool2d keeps its input and the int64 index of each maximum."""
+        if not needs_input_grad[0]:
+            return []
+        return [saved_input(node), Saved("indices", node.shape, "int64")]
 
     def torch_module(self, node):
         from torch import nn
@@ -153,6 +175,12 @@ class AdaptiveAvgPool(Op):
         oh, ow = node.args["size"]
         (kh, sh), (kw, sw) = self._bin(h, oh), self._bin(w, ow)
         return ReceptiveStep((kh, kw), (sh, sw))
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """To 1x1 torch takes the mean (keeps nothing); otherwise _adaptive_avg_pool2d keeps its input."""
+        if not needs_input_grad[0] or tuple(node.args["size"]) == (1, 1):
+            return []
+        return [saved_input(node)]
 
     def torch_module(self, node):
         from torch import nn
@@ -199,6 +227,16 @@ class Subsample(Op):
 
     def receptive_step(self, node):
         return ReceptiveStep(node.args["kernel"], node.args["stride"])
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """Average pooling keeps the input; ``pooled * (area * weight)`` keeps the pooled map for
+        the coefficient's gradient and the per-map scale for the input's."""
+        saved = []
+        if needs_input_grad[0]:
+            saved += [saved_input(node), Saved("scale", (node.shape[0],), per_sample=False)]
+        if trainable:
+            saved.append(Saved("pooled", node.shape))
+        return saved
 
     def torch_module(self, node):
         from archcalc.torch import modules

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, OpError, ReceptiveStep, expect_image, numel, register
+from archcalc.ops.base import Field, Op, OpError, ReceptiveStep, Saved, expect_image, numel, register
 
 
 @register
@@ -17,6 +17,9 @@ class Input(Op):
 
     def output_shape(self, node):
         return node.args["shape"]
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        return []
 
     def torch_module(self, node):
         from torch import nn
@@ -43,6 +46,10 @@ class Flatten(Op):
             return ReceptiveStep()
         return ReceptiveStep((shape[1], shape[2]), (shape[1], shape[2]))
 
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """A view: its backward reshapes the gradient, keeping nothing."""
+        return []
+
     def torch_module(self, node):
         from torch import nn
 
@@ -58,6 +65,20 @@ class Dropout(Op):
     positional = ("p",)
     is_view = True
 
+    def training_aliases_input(self, node):
+        """In training dropout makes a new tensor, unless p is 0 (torch returns the input itself)."""
+        return node.args["p"] == 0
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """The mask of kept units, scaled by 1 / (1 - p): bool on CUDA (native_dropout), the input's
+        type on CPU, where torch multiplies the input by a noise tensor and keeps that."""
+        p = node.args["p"]
+        if not needs_input_grad[0] or p == 0:
+            return []
+        if p == 1:
+            return [Saved("zero", (), per_sample=False)]
+        return [Saved("mask", node.shape, "mask")]
+
     def torch_module(self, node):
         from torch import nn
 
@@ -70,6 +91,9 @@ class Identity(Op):
     family = "reshape"
     doc = "Passes its input through; useful as a named tap point."
     is_view = True
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        return []
 
     def torch_module(self, node):
         from torch import nn
@@ -94,6 +118,10 @@ class ChannelShuffle(Op):
                 "groups",
             )
         return (c, h, w)
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """A reshape, a permute and a copy: their backward keeps nothing."""
+        return []
 
     def torch_module(self, node):
         from torch import nn

@@ -27,6 +27,10 @@ class Pad(Op):
         top, bottom, left, right = _sides(node)
         return (c, h + top + bottom, w + left + right)
 
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """constant_pad_nd's backward slices the gradient: nothing is kept."""
+        return []
+
     def torch_module(self, node):
         from torch import nn
 
@@ -54,6 +58,10 @@ class Crop(Op):
                 f"the {h}x{w} input from '{node.inputs[0].name}'"
             )
         return (c, ho, wo)
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """A negative constant pad: its backward pads the gradient, keeping nothing."""
+        return []
 
     def torch_module(self, node):
         from torch import nn

@@ -131,8 +131,11 @@ def renderable(analyses: Sequence[Analysis], by_block: bool):
             t.add_row(*cells)
         return t
 
-    parts = [table(f"Comparison, batch {analyses[0].batch}, {analyses[0].dtype} (ratios against the first; ✓ = least)",
-                   _cells(analyses))]
+    from rich.text import Text
+
+    heading = (f"Comparison at batch {analyses[0].batch}, {analyses[0].dtype}: ratios against the first spec; "
+               "✓ marks the least")
+    parts = [Text(heading, style="bold"), table("", _cells(analyses))]
     if by_block:
         parts.append(table("By top-level block", _block_cells(analyses)))
     return Group(*parts)

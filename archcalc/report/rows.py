@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archcalc.analysis import Analysis, LayerMetrics
+from archcalc.analysis import Analysis, LayerMetrics, paused_gc
 from archcalc.units import format_bytes, format_count
 
 
@@ -94,6 +94,8 @@ def block_rows(analysis: Analysis) -> dict[str, Row]:
     """
     blocks: dict[str, Row] = {}
     for m in analysis.layers:
+        if not m.block:  # a top-level layer is in no block
+            continue
         row = _row(m)
         for prefix in _prefixes(m.block):
             block = blocks.get(prefix)
@@ -116,6 +118,11 @@ def summary_rows(analysis: Analysis, depth: int | None = None, headers: bool = T
     With ``headers``, each block is introduced by its summed row, so the block
     structure is visible in an expanded table.
     """
+    with paused_gc():
+        return _summary_rows(analysis, depth, headers)
+
+
+def _summary_rows(analysis: Analysis, depth: int | None, headers: bool) -> list[Row]:
     blocks = block_rows(analysis)
     shown: set[str] = set()
     rows: list[Row] = []

@@ -20,7 +20,7 @@ from archcalc.ops import REGISTRY, Op, OpError
 from archcalc.ops.base import describe
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
 from archcalc.spec.fields import FieldError, convert, integer, number
-from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
+from archcalc.spec.yaml_loader import LList, LMap, paused_gc, plain_scalar
 from archcalc.suggest import did_you_mean
 
 TOP_KEYS = (
@@ -47,6 +47,7 @@ _QUOTE_HINT = (
 )
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 _MISSING = object()
+_IN, _H, _W = dollar_name("in"), dollar_name("h"), dollar_name("w")
 
 
 @dataclass
@@ -134,6 +135,8 @@ class Builder:
         self.depth = 0  # layer lists being built, one inside the other
         self._written: dict[str, Location] | None = None
         self.graph: Graph | None = None
+        self._field_names: dict[Op, list[str]] = {}  # per layer kind, for arguments()
+        self._allowed: dict[str, set[str]] = {}  # per item head, for split()
 
     # --- errors -----------------------------------------------------------
     def fail(self, message: str, loc: Location | None, node: str | None = None, hint=None):
@@ -154,7 +157,8 @@ class Builder:
     # --- top level --------------------------------------------------------
     def build(self) -> Graph:
         try:
-            return self._build()
+            with paused_gc():
+                return self._build()
         except RecursionError:  # a backstop: the depth limits should stop any spec before this
             raise SpecError(
                 "the spec nests layers too deeply to build", self.doc.loc(),
@@ -482,9 +486,14 @@ class Builder:
                 meta[key], meta_locs[key] = args[key], args.value_loc(key)
             if inner:
                 args = args.without(inner)
-        allowed = set(META_KEYS) | {head} | set(CONSTRUCT_KEYS.get(head, ()))
-        if head == "layers":
-            allowed |= {"layers"}
+        if len(entry) == 1:  # the head alone
+            return Item(head, args, entry.value_loc(head), entry.key_loc(head), meta, meta_locs, entry)
+        allowed = self._allowed.get(head)
+        if allowed is None:
+            allowed = set(META_KEYS) | {head} | set(CONSTRUCT_KEYS.get(head, ()))
+            if head == "layers":
+                allowed |= {"layers"}
+            self._allowed[head] = allowed
         for key in entry:
             if key not in allowed:
                 self.fail(
@@ -550,7 +559,8 @@ class Builder:
             # Automatic names skip those the spec gave explicitly (`name: conv2`).
             while True:
                 local = scope.auto_name(base)
-                if scope.full(local) not in self.names and scope.full(local) not in self.scope_outputs:
+                full = scope.full(local)
+                if full not in self.names and full not in self.scope_outputs:
                     return local
         if not isinstance(name, str) or not _NAME.match(name):
             self.fail(
@@ -671,7 +681,10 @@ class Builder:
     def layer(self, op: Op, item: Item, scope: Scope, cur: Node) -> Node:
         name = scope.full(self.local_name(item, scope, op.kind))
         owner = f"{op.kind} '{name}'"
-        args, arg_locs = self.arguments(owner, op.positional, [f.name for f in op.fields], item, name)
+        known = self._field_names.get(op)
+        if known is None:
+            known = self._field_names[op] = [f.name for f in op.fields]
+        args, arg_locs = self.arguments(owner, op.positional, known, item, name)
         inputs = self.inputs(item, scope, cur, name, owner)
         name_loc = item.meta_locs.get("name")
         return self.add_node(op, name, inputs, args, arg_locs, item.loc, scope, self.frozen(item, scope, owner),
@@ -776,11 +789,12 @@ class Builder:
                       from_loc or loc, name, hint=hint)
         values = dict(scope.values)
         first = inputs[0].shape
-        values[dollar_name("in")] = first[0]
+        values[_IN] = first[0]
         if len(first) == 3:
-            values[dollar_name("h")], values[dollar_name("w")] = first[1], first[2]
+            values[_H], values[_W] = first[1], first[2]
         defaults = scope.defaults.get(op.kind) if use_defaults else None
         args, locs = {}, {}
+        owner = f"{op.kind} '{name}'"
         for f in op.fields:
             if f.name in raw_args:
                 raw, where = raw_args[f.name], arg_locs.get(f.name, loc)
@@ -796,7 +810,7 @@ class Builder:
                 args[f.name] = f.default_value
                 continue
             try:
-                args[f.name] = convert(f, raw, values, f"{op.kind} '{name}'")
+                args[f.name] = convert(f, raw, values, owner)
             except FieldError as exc:
                 self.fail_value(exc, where, name)
             locs[f.name] = where
@@ -805,7 +819,7 @@ class Builder:
             node.shape = op.output_shape(node)
         except OpError as exc:
             self.fail(str(exc), locs.get(exc.field, loc) if exc.field else loc, name)
-        if any(d > LIMITS.max_integer for d in node.shape):
+        if node.shape and max(node.shape) > LIMITS.max_integer:
             self.fail(f"{op.kind} '{name}' output {describe(node.shape)} is beyond any real network", loc, name)
         self.names[name] = node
         return self.graph.add(node)

@@ -169,6 +169,23 @@ def _table(raw, scope, what):
 def convert(field: Field, raw: Any, scope: Mapping[str, object], owner: str):
     """The typed value of ``raw`` for ``field``; ``owner`` names the node in messages
     (``conv 'block1.conv1'``)."""
+    kind = field.type
+    # Fast paths for the values most specs are made of: an int literal in range for an
+    # int, pair or padding field, a boolean for a bool field. They return exactly what
+    # the general path below returns, without building its message text.
+    if type(raw) is int and -LIMITS.max_integer <= raw <= LIMITS.max_integer:
+        if kind == "int":
+            if (field.minimum is None or raw >= field.minimum) and (
+                    raw <= (LIMITS.max_integer if field.maximum is None else field.maximum)):
+                return raw
+        elif kind == "pair":
+            if field.minimum is None or raw >= field.minimum:
+                return (raw, raw)
+        elif kind == "padding":
+            if raw >= 0:
+                return (raw, raw)
+    elif type(raw) is bool and kind == "bool":
+        return raw
     what = f"{owner}: argument '{field.name}'"
     if raw is None:
         if field.default is None:
