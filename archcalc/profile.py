@@ -144,6 +144,7 @@ def profile(
         "schema": SCHEMA,
         "name": graph.name,
         "title": graph.title,
+        "input_shape": list(graph.input.shape),
         "device": {"type": dev.type, "name": device_name, "index": dev.index},
         "torch_version": torch.__version__,
         "fvcore_version": version("fvcore") if flops else None,

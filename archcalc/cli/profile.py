@@ -1,4 +1,10 @@
-"""archcalc profile: the spec as a real torch module — parameters, fvcore FLOPs, latency, memory."""
+"""archcalc profile: the spec as a real torch module — parameters, fvcore FLOPs, latency, memory.
+
+The command parses options, drives a progress bar and renders; the measuring is
+:func:`archcalc.profile.profile`, which returns the ``archcalc.profile/1`` dict that
+``--format json`` prints as it is. Nothing here imports torch at module level: a
+missing torch extra is the one-line SpecError of ``require_torch`` (exit 1).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +28,14 @@ def _device(name: str) -> str:
     from archcalc.errors import SpecError
     from archcalc.torch import require_torch, resolve_device
 
-    torch = require_torch()
+    torch = require_torch()  # missing torch: SpecError naming the extra, exit 1
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolve_device(name)
     except SpecError as error:
-        raise click.UsageError(error.message + (f" ({error.hint})" if error.hint else "")) from None
+        raise click.BadParameter(error.message + (f"; {error.hint}" if error.hint else ""),
+                                 param_hint="'--device'") from None
     return name
 
 
@@ -39,64 +46,181 @@ Examples:
   archcalc profile resnet50
   archcalc profile resnet50 --device cuda --batch 1,32 --dtype float16
   archcalc profile mobilenet-v2 --batch 1,8,32 --threads 4 --channels-last
+  archcalc profile vgg16 --input 3x64x64 --repeat 5 --no-flops
   archcalc profile vgg16 --min-time 2 --format json -o vgg16-profile.json
 \b
-Needs the torch extra: pip install 'archcalc[torch]'. Conv and linear MACs are
-compared node by node with fvcore; fvcore's total also counts normalisation and
-pooling, so it is shown but not compared.""",
+Needs the torch extra: pip install 'archcalc[torch]'. Parameters and buffers
+of the module are checked against the analysis exactly. Conv and linear MACs
+are compared node by node with fvcore (batch 1); fvcore's total also counts
+normalisation and pooling, so it is shown, not compared. Latency is per call
+under inference mode: median, p10 and p90 over --repeat runs (and --min-time).""",
 )
 @click.argument("spec", shell_complete=complete_spec)
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda, cuda:N, or auto (cuda when torch sees a GPU).")
 @click.option("--batch", "batches", default="1", show_default=True, callback=parse_batches, metavar="N[,N...]",
               help="Batch sizes to time, e.g. 1,8,32.")
-@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float16", "bfloat16"]))
+@click.option("--dtype", default="float32", show_default=True, type=click.Choice(["float32", "float16", "bfloat16"]),
+              help="Element type of the module and its input.")
 @click.option("--warmup", default=3, show_default=True, type=click.IntRange(min=0), help="Untimed runs first.")
 @click.option("--repeat", default=10, show_default=True, type=click.IntRange(min=1), help="Timed runs (at least).")
-@click.option("--min-time", default=0.0, show_default=True, type=click.FloatRange(min=0),
-              help="Keep timing until this many seconds have passed.")
-@click.option("--threads", type=click.IntRange(min=1), help="torch's intra-op CPU threads.")
+@click.option("--min-time", default=0.0, show_default=True, type=click.FloatRange(min=0), metavar="S",
+              help="Keep timing until this many seconds of runs have passed.")
+@click.option("--threads", type=click.IntRange(min=1), help="torch's intra-op CPU threads (default: torch's).")
 @click.option("--channels-last", is_flag=True, help="Run in channels-last memory format.")
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first.")
-@click.option("--no-flops", is_flag=True, help="Skip the fvcore comparison.")
-@click.option("--allow-large", is_flag=True, help="Run even when the estimate exceeds free memory.")
-@click.option("--input", "input_shape", callback=parse_shape, metavar="CxHxW", help="Replace the spec's input shape.")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first (slow to start).")
+@click.option("--allow-large", is_flag=True, help="Run even when the memory estimate exceeds free memory.")
+@click.option("--no-flops", is_flag=True, help="Skip the fvcore comparison (fvcore not needed).")
+@click.option("--input", "input_shape", callback=parse_shape, metavar="CxHxW",
+              help="Replace the spec's input shape, e.g. 3x160x160.")
 @click.option("--set", "overrides", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
-              help="Override a spec variable (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+              help="Override a spec variable (repeatable), e.g. --set alpha=0.5.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json is the archcalc.profile/1 dict with every measurement.")
 @output_options
-def command(spec, device, batches, dtype, warmup, repeat, min_time, threads, channels_last, compile_, no_flops,
-            allow_large, input_shape, overrides, fmt, output, force):
+def command(spec, device, batches, dtype, warmup, repeat, min_time, threads, channels_last, compile_, allow_large,
+            no_flops, input_shape, overrides, fmt, output, force):
     """Build SPEC as a torch module, check it against the analysis, and time it."""
     import archcalc
     from archcalc.profile import profile
     from archcalc.report.formats import to_json
-    from archcalc.report.profile import renderable
 
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     device = _device(device)
     kwargs = dict(device=device, batches=batches, dtype=dtype, warmup=warmup, repeat=repeat, min_time=min_time,
                   threads=threads, channels_last=channels_last, compile=compile_, flops=not no_flops,
                   allow_large=allow_large)
-    if fmt == "json" or output is not None:
-        result = profile(graph, **kwargs)
-    else:
-        result = _with_progress(graph, profile, kwargs)
     if fmt == "json":
-        emit(to_json(result), output, force)
+        emit(to_json(profile(graph, **kwargs)), output, force)
     else:
-        show(renderable(result), output, force)
+        show(renderable(_with_progress(graph, profile, kwargs)), output, force)
 
 
 def _with_progress(graph, profile, kwargs):
-    """Run with a rich progress bar on stderr (rich hides it when stderr is not a terminal)."""
+    """Run ``profile`` with a transient rich progress bar on stderr, only when stderr is a terminal."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"profiling {graph.name}", total=None)
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return profile(graph, **kwargs)
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task(f"{graph.name}: build", total=None)
 
         def progress(stage, done, total):
             bar.update(task, description=f"{graph.name}: {stage}", completed=done, total=total)
 
         return profile(graph, progress=progress, **kwargs)
+
+
+# --- the table ----------------------------------------------------------------
+
+
+def _params_lines(params: dict) -> list[str]:
+    m, a = params["module"], params["analytic"]
+    heads = params.get("training_only_params") or 0
+    extra = f" (incl. {heads:,} in training-only heads)" if heads else ""
+    if params["matches"]:
+        return [f"Params   module = analysis exactly: {m['params']:,} params{extra}, {m['buffers']:,} buffers"]
+    lines = ["Params   MISMATCH between the module and the analysis:"]
+    for key, label in (("params", "params"), ("frozen_params", "frozen params"), ("buffers", "buffers")):
+        diff = m[key] - a[key]
+        state = "exact" if diff == 0 else f"module {diff:+,}"
+        lines.append(f"         {label:<14} module {m[key]:>14,}   analysis {a[key]:>14,}   {state}")
+    return lines
+
+
+def _flops_lines(flops: dict):
+    """Lines, and the table of conv/linear nodes that differ (None when all agree)."""
+    from archcalc.report.text import layout
+    from archcalc.units import format_count
+
+    compared = flops["compared_nodes"]
+    differing = [n for n in flops["nodes"] if n["compared"] and n["difference"]]
+    table = None
+    if not differing:
+        head = (f"FLOPs    all {compared} conv/linear nodes agree with fvcore exactly: "
+                f"{format_count(flops['analytic_conv_linear_macs'], 2)} MACs at batch {flops['batch']}")
+    else:
+        head = (f"FLOPs    {len(differing)} of {compared} conv/linear nodes differ from fvcore "
+                f"(batch {flops['batch']}): analysis {flops['analytic_conv_linear_macs']:,} MACs, "
+                f"fvcore {flops['fvcore_conv_linear']:,}")
+        table = layout(
+            ["Node", "Kind", "Analytic MACs", "fvcore", "Difference"],
+            [[n["name"], n["kind"], f"{n['analytic_macs']:,}", f"{n['fvcore']:,}", f"{n['difference']:+,}"]
+             for n in differing],
+            [False, False, True, True, True],
+            ["red"] * len(differing),
+        )
+    lines = [
+        head,
+        f"         fvcore's total {format_count(flops['fvcore_total'], 2)} also counts normalisation and pooling, "
+        "so only conv/linear are compared like with like",
+    ]
+    if flops["unsupported_ops"]:
+        skipped = ", ".join(f"{op} ×{n}" for op, n in sorted(flops["unsupported_ops"].items()))
+        lines.append(f"         operators fvcore skipped (counted 0): {skipped}")
+    return lines, table
+
+
+def _latency_table(batches: list[dict]):
+    from archcalc.report.text import layout
+    from archcalc.units import format_bytes
+
+    headers = ["Batch", "Runs", "Median", "p10", "p90", "Images/s", "GMAC/s", "Peak memory", "Analytic peak", "Ratio"]
+    cells = []
+    for entry in batches:
+        lat, mem = entry["latency"], entry.get("memory")
+        macs_per_s = lat.get("macs_per_s")
+        row = [
+            str(entry["batch"]),
+            str(lat["runs"]),
+            f"{lat['median_s'] * 1e3:.2f} ms",
+            f"{lat['p10_s'] * 1e3:.2f} ms",
+            f"{lat['p90_s'] * 1e3:.2f} ms",
+            f"{lat['images_per_s']:,.1f}",
+            "-" if macs_per_s is None else f"{macs_per_s / 1e9:,.2f}",
+        ]
+        if mem:
+            measured, analytic = mem["measured_with_input_bytes"], mem["analytic_peak_activation_bytes"]
+            row += [format_bytes(measured), format_bytes(analytic), f"{measured / analytic:.2f}×" if analytic else "-"]
+        else:
+            row += ["-", "-", "-"]
+        cells.append(row)
+    return layout(headers, cells, [True] * len(headers), [None] * len(cells))
+
+
+def renderable(result: dict):
+    """The terminal report of an ``archcalc.profile/1`` dict."""
+    from rich.console import Group
+    from rich.text import Text
+
+    dev, opts = result["device"], result["options"]
+    shape = "×".join(map(str, result.get("input_shape") or []))
+    title = f"{result['title'] or result['name']}" + (f"  ·  input {shape}" if shape else "") + f"  ·  {result['dtype']}"
+    device = f"{dev['type']}" + (f":{dev['index']}" if dev.get("index") is not None else "") + f" ({dev['name']})"
+    flags = [f for f, on in (("channels-last", opts["channels_last"]), ("compiled", opts["compile"])) if on]
+    if result.get("fvcore_version"):
+        flags.append(f"fvcore {result['fvcore_version']}")
+    threads = f"{result['threads']} thread" + ("" if result["threads"] == 1 else "s")
+    parts = [Text(title, style="bold"),
+             Text(f"Device   {device}  ·  torch {result['torch_version']}  ·  {threads}"
+                  + "".join(f"  ·  {f}" for f in flags)),
+             Text("\n".join(_params_lines(result["params"])))]
+    if result["flops"]:
+        lines, table = _flops_lines(result["flops"])
+        parts.append(Text(lines[0]))
+        if table is not None:
+            parts.append(table)
+        parts.append(Text("\n".join(lines[1:])))
+    parts += [Text(""), Text("Latency per call (inference mode)", style="bold"), _latency_table(result["batches"])]
+    methods = sorted({e["memory"]["method"] for e in result["batches"] if e.get("memory")})
+    if methods:
+        parts.append(Text(
+            f"Peak memory: measured during one forward pass ({', '.join(methods)}), plus the input.\n"
+            "Analytic peak: live activations, input included, in archcalc's model; kernel workspaces come on top.",
+            style="dim"))
+    return Group(*parts)

@@ -182,7 +182,7 @@ def parameter_check(graph: Graph, module) -> dict:
     """The module's parameters and buffers beside the analytic counts, over every node.
 
     Auxiliary heads are in the module, so the analytic side is ``params +
-    training_only_params``, and buffers and frozen parameters are summed over all
+    training_only_params`` (the latter also given alone), and buffers and frozen parameters are summed over all
     nodes (the analytic ``buffers`` total leaves training-only nodes out).
     """
     from archcalc.analysis import analyze_graph
@@ -203,6 +203,7 @@ def parameter_check(graph: Graph, module) -> dict:
         "module": measured,
         "analytic": expected,
         "matches": measured == expected,
+        "training_only_params": analysis.totals["training_only_params"],
     }
 
 
