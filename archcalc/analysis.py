@@ -6,35 +6,16 @@ Pure functions of a built graph and the batch/dtype to size it for; the result's
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import numel
 
 SCHEMA = "archcalc.summary/1"
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
-
-@contextmanager
-def paused_gc():
-    """Pause the cyclic garbage collector while per-node results are made.
-
-    They all stay alive, so the collector would only traverse them again and again as
-    they accumulate (a third of the time on a 10,000-layer network). It resumes, if it
-    was running, when the block ends. (The same as ``archcalc.spec.yaml_loader.paused_gc``,
-    kept here so the analysis does not depend on the spec reader.)
-    """
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass
@@ -97,6 +78,10 @@ class Analysis:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
+        with paused_gc():
+            return self._to_dict()
+
+    def _to_dict(self) -> dict[str, Any]:
         g = self.graph
         return {
             "schema": SCHEMA,

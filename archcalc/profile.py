@@ -81,14 +81,17 @@ def profile(
     """
     from archcalc.analysis import DTYPE_BYTES, analyze_graph
     from archcalc.api import load
-    from archcalc.torch import require_torch, resolve_device
-    from archcalc.torch.build import build_module, inference_module, input_tensor, parameter_check
-    from archcalc.torch.timing import measure_peak_memory, summarize, time_forward, torch_threads
+    from archcalc.torch import check_memory, device_type, require_torch, resolve_device
 
-    torch = require_torch(fvcore=flops)
     batches = _check_options(batches, warmup, repeat, min_time, threads)
     report = progress or (lambda stage, done, total: None)
     graph = spec if isinstance(spec, Graph) else load(spec, overrides=overrides)
+    if device_type(device) == "cpu":  # refuse what cannot fit before the seconds of importing torch
+        check_memory(graph, "cpu", max(batches), dtype, allow_large)
+    torch = require_torch(fvcore=flops)
+    from archcalc.torch.build import build_module, inference_module, input_tensor, parameter_check
+    from archcalc.torch.timing import measure_peak_memory, summarize, time_forward, torch_threads
+
     dev = resolve_device(device)
     if dev.type == "meta":
         raise SpecError("cannot time on the meta device; use cpu or cuda")

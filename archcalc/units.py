@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-_DECIMAL = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_BINARY = {"B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
-           "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_DECIMAL = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_BINARY = {"B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50, "EIB": 2**60,
+           "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15, "EB": 10**18}
 _QUANTITY = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%]*)\s*\Z")
 
 
@@ -21,7 +21,7 @@ def parse_quantity(text, *, binary: bool = False) -> float:
     table = _BINARY if binary else _DECIMAL
     key = (unit.upper() or "B") if binary else unit.upper()
     if key not in table:
-        units = "B, KiB, MiB, GiB, TiB, KB, MB, GB" if binary else "K, M, G, T"
+        units = "B, KiB, MiB, GiB, TiB, PiB, EiB, KB, MB, GB, TB, PB, EB" if binary else "K, M, G, T, P, E"
         raise ValueError(f"unknown unit '{unit}' in {text!r} (expected {units})")
     result = value * table[key]
     return int(result) if result.is_integer() else result
@@ -38,18 +38,23 @@ def parse_fraction(text) -> float:
 
 
 def format_count(value: float, digits: int = 1) -> str:
-    """138357544 -> '138.4M'; small numbers stay exact."""
+    """138357544 -> '138.4M'; small numbers stay exact, absurd ones (from 1000E) go to 1.2e+21."""
     value = float(value)
-    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
+    if abs(value) >= 1e21:
+        return f"{value:.{digits}e}"
+    for unit, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(value) >= scale:
             return f"{value / scale:.{digits}f}{unit}"
     return f"{value:.0f}" if value.is_integer() else f"{value:.{digits}f}"
 
 
 def format_bytes(value: float) -> str:
-    """60948032 -> '58.1 MiB'."""
+    """60948032 -> '58.1 MiB'; from 1024 EiB on, '1.2e+21 B'."""
     value = float(value)
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+    if abs(value) >= 2**70:
+        return f"{value:.1e} B"
+    for unit, scale in (("EiB", 2**60), ("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20),
+                        ("KiB", 2**10)):
         if abs(value) >= scale:
             return f"{value / scale:.1f} {unit}"
     return f"{value:.0f} B"

@@ -268,3 +268,18 @@ def test_export_to_stdout_with_overrides(tmp_path):
     module = namespace["MobilenetV1"]()
     totals = archcalc.analyze("mobilenet-v1", overrides={"alpha": 0.5}).totals
     assert sum(p.numel() for p in module.parameters()) == totals["params"]
+
+
+def test_a_network_too_large_for_memory_is_refused_before_torch_is_needed(tmp_path):
+    spec = tmp_path / "tera.yaml"
+    spec.write_text("name: tera\ninput: [3, 32, 32]\nlayers:\n  - conv: {out: 1000, kernel: 3}\n"
+                    "  - conv: {out: 1000000000000, kernel: 3, padding: 1}\n")
+    result = _without_torch("profile", str(spec))
+    assert result.returncode == 1, result.stderr
+    first, line, caret, hint = result.stderr.strip().splitlines()
+    # conv2: 9,000,000,000,001,000 params in float32 = 32.0 PiB, output 10^12 x 30 x 30 = 3.2 PiB
+    assert first.startswith(f"{spec}:5:5: error: 'tera' at batch 1 in float32 needs about 35.2 PiB "
+                            "(parameters 32.0 PiB, peak activations 3.2 PiB) but only ")
+    assert first.endswith("is free on cpu; 'conv2' alone needs 35.2 PiB")
+    assert line.strip() == "5 |   - conv: {out: 1000000000000, kernel: 3, padding: 1}"
+    assert "--allow-large" in hint

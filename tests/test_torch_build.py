@@ -281,7 +281,9 @@ def test_huge_channel_counts_are_refused_before_allocation(spec_text):
     )
     with pytest.raises(archcalc.SpecError) as err:
         build_module(graph)
-    assert "GiB" in err.value.message and "free" in err.value.message
+    # 28 x 10^12 params x 4 bytes = 101.9 TiB; 10^12 x 30 x 30 outputs x 4 bytes = 3.2 PiB
+    assert "needs about 3.3 PiB (parameters 101.9 TiB, peak activations 3.2 PiB)" in err.value.message and "free" in err.value.message
+    assert err.value.node == "conv1" and err.value.line == 7
     assert "allow_large" in err.value.hint
     # On the meta device nothing is allocated, so even this counts.
     assert sum(p.numel() for p in build_module(graph, device="meta").parameters()) == 28 * 10**12

@@ -26,8 +26,10 @@ def parse_batches(ctx, param, value: str):
 def _device(name: str) -> str:
     """'auto' picks CUDA when torch sees a GPU; a requested but missing GPU is a usage error (exit 2)."""
     from archcalc.errors import SpecError
-    from archcalc.torch import require_torch, resolve_device
+    from archcalc.torch import device_type, require_torch, resolve_device
 
+    if device_type(name) == "cpu":
+        return name  # checked by profile, which refuses a network too large for memory before importing torch
     torch = require_torch()  # missing torch: SpecError naming the extra, exit 1
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"

@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any, Sequence
 
+from archcalc.collector import paused_gc
 from archcalc.report.rows import COLUMNS, Row
 
 
@@ -19,7 +20,8 @@ def to_json(data: Any) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
         return json.dumps(data, indent=2) + "\n"
     head = json.dumps({k: v for k, v in data.items() if k != "layers"}, indent=2)
-    layers = ",\n    ".join(json.dumps(layer) for layer in data["layers"])
+    with paused_gc():
+        layers = ",\n    ".join([json.dumps(layer) for layer in data["layers"]])
     return head[:-2] + ',\n  "layers": [\n    ' + layers + "\n  ]\n}\n"
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archcalc.analysis import Analysis, LayerMetrics, paused_gc
+from archcalc.analysis import Analysis, LayerMetrics
+from archcalc.collector import paused_gc
 from archcalc.units import format_bytes, format_count
 
 

@@ -4,6 +4,10 @@ The layer table is laid out here rather than with ``rich.table.Table``: rich
 measures every cell, which takes about 16 s for a 10,000-layer network, while
 padding pre-formatted strings takes milliseconds. rich still prints it, so
 colour appears on a terminal and plain, stable text everywhere else.
+
+For the same reason the summary table reaches rich as :class:`TableLines`, which
+hands rich the segments its ``Text`` would render without splitting the text into
+lines again: 0.28 s instead of 0.98 s to print 10,000 layers (benchmarks/hot_path.py).
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from __future__ import annotations
 from typing import Sequence
 
 from rich.console import Group
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Span, Text
 
 from archcalc.analysis import Analysis
+from archcalc.collector import paused_gc
 from archcalc.report.rows import COLUMNS, Row
 from archcalc.units import format_bytes, format_count
 
@@ -26,26 +33,78 @@ CONVENTIONS = (
 def layout(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool],
            styles: Sequence[str | None]) -> Text:
     """Aligned columns under a bold header and a rule, one styled line per row."""
+    return TableLines(aligned_lines(headers, cells, right), list(styles)).text()
+
+
+def aligned_lines(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    """The header, a rule under it and one line per row, each column padded to its widest cell."""
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()
 
-    text = Text(line(headers), style="bold", no_wrap=True, overflow="ignore")
-    text.append("\n" + "─" * (sum(widths) + 2 * (len(widths) - 1)))
-    for values, style in zip(cells, styles):
-        text.append("\n")
-        text.append(line(values), style=style)
-    return text
+    return [line(headers), "─" * (sum(widths) + 2 * (len(widths) - 1)), *map(line, cells)]
 
 
-def summary_table(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]) -> Text:
-    return layout(
-        [COLUMNS[key][0] for key in columns],
-        [[COLUMNS[key][2](row) for key in columns] for row in rows],
-        [COLUMNS[key][3] for key in columns],
-        ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows],
-    )
+class TableLines:
+    """A laid-out table: the header, the rule and the row lines, with the rows' styles.
+
+    :meth:`text` is the table as one bold, unwrapped rich ``Text``; as a renderable this
+    class prints exactly what that ``Text`` prints (tests/test_report_text.py compares
+    them), one segment per line, without ``Text`` splitting the whole table into lines
+    again. The lines hold no tabs, newlines or control codes for rich to handle: cells
+    are figures, kinds and node names, which the spec reader limits to identifiers.
+    """
+
+    def __init__(self, lines: list[str], styles: list[str | None]) -> None:
+        self.lines = lines  # header, rule, then one per row
+        self.styles = styles  # one per row
+
+    def text(self) -> Text:
+        spans = []
+        offset = len(self.lines[0]) + 1 + len(self.lines[1])
+        for line, style in zip(self.lines[2:], self.styles):
+            offset += 1
+            if style and line:
+                spans.append(Span(offset, offset + len(line), style))
+            offset += len(line)
+        return Text("\n".join(self.lines), style="bold", no_wrap=True, overflow="ignore", spans=spans)
+
+    def __rich_console__(self, console, options):
+        if (options.justify or "default") != "default":
+            yield from self.text().__rich_console__(console, options)
+            return
+        # As Text.render styles them: each line has the console's base style, then the
+        # Text's bold, then its row's style; the newlines between lines the base style.
+        null = Style.null()
+        base = console.get_style("", default=null)
+        bold = console.get_style("bold", default=null)
+        combined: dict[str | None, Style] = {None: Style.combine((base, bold))}
+        newline = Segment("\n", Style.combine((base,)))
+        for i, (line, style) in enumerate(zip(self.lines, [None, None, *self.styles])):
+            if i:
+                yield newline
+            if not line:
+                continue
+            found = combined.get(style)
+            if found is None:
+                found = combined[style] = Style.combine((base, bold, console.get_style(style, default=null)))
+            yield Segment(line, found)
+        yield Segment("\n")
+
+    def __rich_measure__(self, console, options):
+        return self.text().__rich_measure__(console, options)
+
+
+def summary_table(rows: Sequence[Row], columns: Sequence[str]) -> TableLines:
+    """The layer table: the chosen columns, block rows bold, training-only rows dim."""
+    with paused_gc():
+        lines = aligned_lines(
+            [COLUMNS[key][0] for key in columns],
+            [[COLUMNS[key][2](row) for key in columns] for row in rows],
+            [COLUMNS[key][3] for key in columns],
+        )
+    return TableLines(lines, ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows])
 
 
 def totals_lines(analysis: Analysis) -> list[str]:
@@ -79,7 +138,7 @@ def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequenc
     return Group(
         Text(heading, style="bold"),
         Text(""),
-        summary_table(analysis, rows, columns),
+        summary_table(rows, columns),
         Text(""),
         Text("\n".join(totals_lines(analysis))),
         Text(CONVENTIONS, style="dim"),

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from archcalc.collector import paused_gc
 from archcalc.errors import Location, SpecError
 from archcalc.graph import Graph, Node
 from archcalc.limits import LIMITS
@@ -20,7 +21,7 @@ from archcalc.ops import REGISTRY, Op, OpError
 from archcalc.ops.base import describe
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
 from archcalc.spec.fields import FieldError, convert, integer, number
-from archcalc.spec.yaml_loader import LList, LMap, paused_gc, plain_scalar
+from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
 from archcalc.suggest import did_you_mean
 
 TOP_KEYS = (
@@ -136,6 +137,7 @@ class Builder:
         self._written: dict[str, Location] | None = None
         self.graph: Graph | None = None
         self._field_names: dict[Op, list[str]] = {}  # per layer kind, for arguments()
+        self._fields: dict[Op, list] = {}  # per layer kind, for add_node()
         self._allowed: dict[str, set[str]] = {}  # per item head, for split()
 
     # --- errors -----------------------------------------------------------
@@ -700,7 +702,7 @@ class Builder:
             return {}, {}
         if isinstance(raw, LMap):
             args, locs = {}, {}
-            cut = any(_unbalanced(k) < 0 for k in raw)
+            cut = any(isinstance(k, str) and ")" in k and _unbalanced(k) < 0 for k in raw)
             for key, value in raw.items():
                 if cut:
                     self.check_cut(owner, key, value, raw.value_loc(key), node)
@@ -795,25 +797,29 @@ class Builder:
         defaults = scope.defaults.get(op.kind) if use_defaults else None
         args, locs = {}, {}
         owner = f"{op.kind} '{name}'"
-        for f in op.fields:
-            if f.name in raw_args:
-                raw, where = raw_args[f.name], arg_locs.get(f.name, loc)
-            elif defaults is not None and f.name in defaults:
-                raw, where = defaults[f.name], defaults.value_loc(f.name)
-            elif f.required:
+        fields = self._fields.get(op)
+        if fields is None:  # Fields are frozen, so their defaults can be made once per kind
+            fields = self._fields[op] = [(f, f.name, f.required, None if f.required else f.default_value)
+                                         for f in op.fields]
+        for f, fname, required, default in fields:
+            if fname in raw_args:
+                raw, where = raw_args[fname], arg_locs.get(fname, loc)
+            elif defaults is not None and fname in defaults:
+                raw, where = defaults[fname], defaults.value_loc(fname)
+            elif required:
                 example = f"`{op.kind}: {{{f.name}: ...}}`"
                 if op.positional and op.positional[0] == f.name:
                     example += f" or `{op.kind}: [{', '.join(op.positional)}]`"
                 self.fail(f"{op.kind} '{name}' needs argument '{f.name}' ({f.doc})", loc, name,
                           hint=f"write {example}")
             else:
-                args[f.name] = f.default_value
+                args[fname] = default
                 continue
             try:
-                args[f.name] = convert(f, raw, values, owner)
+                args[fname] = convert(f, raw, values, owner)
             except FieldError as exc:
                 self.fail_value(exc, where, name)
-            locs[f.name] = where
+            locs[fname] = where
         node = Node(name, op, args, inputs, scope.label, loc, frozen or not op.trainable, locs)
         try:
             node.shape = op.output_shape(node)

@@ -16,13 +16,12 @@ anything.
 
 from __future__ import annotations
 
-import gc
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
+from archcalc.collector import paused_gc
 from archcalc.errors import Location, SpecError
 from archcalc.limits import LIMITS
 
@@ -36,28 +35,10 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 _INT = re.compile(r"[-+]?[0-9][0-9_]*\Z")
 _FLOAT = re.compile(r"[-+]?([0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
 _PLAIN_DATA = "specs are plain data: only strings, numbers, booleans, null, lists and mappings"
-# A plain scalar can only be a number if it starts with one of these.
-_NUMBER_START = frozenset("+-.0123456789")
+# A plain scalar can only be a number, ~, null, true or false if it starts with one of
+# these (no other character's lower case starts with n, t or f).
+_MAYBE_NOT_TEXT = frozenset("+-.0123456789~nNtTfF")
 
-
-@contextmanager
-def paused_gc():
-    """Pause the cyclic garbage collector while a spec is read or built.
-
-    Reading a large spec allocates millions of objects that all stay alive, and the
-    collector would traverse them again and again as they accumulate (a third of the
-    time of a 10,000-layer spec) without finding anything to free. Reference counting
-    still frees everything else at once; the collector resumes, if it was running,
-    when the block ends.
-    """
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Source:
@@ -131,8 +112,8 @@ def _pos(mark) -> tuple[int, int]:
 
 def plain_scalar(text: str):
     """Resolve an unquoted scalar the way a spec author expects."""
-    if text and text[0] not in _NUMBER_START and len(text) not in (1, 4, 5):
-        return text  # not a number, and too short or long for ~, null, true or false
+    if text and text[0] not in _MAYBE_NOT_TEXT:
+        return text  # cannot be a number, ~, null, true or false
     if text in ("", "~") or text.lower() == "null":
         return None
     low = text.lower()

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from archcalc.errors import SpecError
+from archcalc.graph import Node
 
 INSTALL_HINT = "pip install 'archcalc[torch]'"
 
@@ -67,18 +68,19 @@ def resolve_dtype(dtype: str):
 
 
 def available_memory(device) -> int | None:
-    """Bytes free for new tensors on ``device``, or None where the system does not say.
+    """Bytes free for new tensors on ``device`` (a name or a ``torch.device``), or None
+    where the system does not say.
 
     CUDA: ``torch.cuda.mem_get_info`` (free memory on the GPU, all processes included).
     meta: None, as a meta tensor takes no memory.
     CPU: ``MemAvailable`` from ``/proc/meminfo`` (Linux's estimate of memory obtainable
-    without swapping), else available physical pages from ``sysconf``.
+    without swapping), else available physical pages from ``sysconf``; no torch needed.
     """
-    torch = require_torch()
-    if device.type == "meta":
+    kind = device_type(device)
+    if kind == "meta":
         return None
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
+    if kind == "cuda":
+        return int(require_torch().cuda.mem_get_info(device)[0])
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
@@ -92,6 +94,11 @@ def available_memory(device) -> int | None:
         return None
 
 
+def device_type(device) -> str:
+    """'cpu', 'cuda' or 'meta' for a device name such as 'cuda:1' or a ``torch.device``."""
+    return getattr(device, "type", None) or str(device).split(":", 1)[0]
+
+
 @dataclass
 class MemoryEstimate:
     """What building and running a graph needs, from the analytic rules, before any allocation."""
@@ -100,6 +107,8 @@ class MemoryEstimate:
     buffer_bytes: int
     activation_bytes: int
     available_bytes: int | None
+    largest_node: Node  # the one whose parameters and output need the most
+    largest_node_bytes: int
 
     @property
     def total_bytes(self) -> int:
@@ -112,6 +121,8 @@ class MemoryEstimate:
             "activation_bytes": self.activation_bytes,
             "total_bytes": self.total_bytes,
             "available_bytes": self.available_bytes,
+            "largest_node": self.largest_node.name,
+            "largest_node_bytes": self.largest_node_bytes,
         }
 
 
@@ -128,31 +139,39 @@ def estimate_memory(graph, device, batch: int, dtype: str) -> MemoryEstimate:
     params = sum(row.params for row in analysis.layers)
     # BatchNorm's one-element batch counter is int64 whatever the dtype: a few bytes, ignored.
     buffers = sum(row.buffers for row in analysis.layers)
+    needs = [(row.params + row.buffers) * width + row.activation_bytes for row in analysis.layers]
+    largest = max(range(len(needs)), key=needs.__getitem__)
     return MemoryEstimate(
         param_bytes=params * width,
         buffer_bytes=buffers * width,
         activation_bytes=analysis.totals["peak_activation_bytes"],
         available_bytes=available_memory(device),
+        largest_node=graph.nodes[largest],
+        largest_node_bytes=needs[largest],
     )
 
 
 def check_memory(graph, device, batch: int, dtype: str, allow_large: bool = False) -> MemoryEstimate:
     """Refuse, before anything is allocated, a graph whose estimate exceeds free memory.
 
-    ``allow_large=True`` skips the refusal (for machines that swap, or when the
-    estimate is known to be pessimistic); the estimate is still returned.
+    Located at the node that needs the most (its parameters and its output), as that is
+    usually the size to fix. ``allow_large=True`` skips the refusal (for machines that
+    swap, or when the estimate is known to be pessimistic); the estimate is still returned.
+    Needs torch only for a CUDA device, so ``profile`` refuses a CPU run before importing it.
     """
+    from archcalc.units import format_bytes
+
     estimate = estimate_memory(graph, device, batch, dtype)
     free = estimate.available_bytes
     if not allow_large and free is not None and estimate.total_bytes > free:
+        node = estimate.largest_node
         raise SpecError(
-            f"'{graph.name}' at batch {batch} in {dtype} needs about {_gib(estimate.total_bytes)} "
-            f"(parameters {_gib(estimate.param_bytes)}, peak activations {_gib(estimate.activation_bytes)}) "
-            f"but only {_gib(free)} is free on {device}",
+            f"'{graph.name}' at batch {batch} in {dtype} needs about {format_bytes(estimate.total_bytes)} "
+            f"(parameters {format_bytes(estimate.param_bytes)}, peak activations "
+            f"{format_bytes(estimate.activation_bytes)}) but only {format_bytes(free)} is free on {device}; "
+            f"'{node.name}' alone needs {format_bytes(estimate.largest_node_bytes)}",
+            node.location,
+            node.name,
             hint="lower the batch size or the spec's sizes, or pass allow_large=True (--allow-large) to try anyway",
         )
     return estimate
-
-
-def _gib(size: int) -> str:
-    return f"{size / 2**30:,.2f} GiB"
