@@ -272,3 +272,21 @@ def test_check_builtin_library_passes(run):
     specs = Path(__file__).parent.parent / "specs"
     result = CliRunner().invoke(cli, ["check", str(specs)])
     assert result.exit_code == 0, result.output
+
+
+def test_every_command_module_is_listed_and_loads():
+    import importlib
+    import pkgutil
+
+    import click
+
+    import archcalc.cli as package
+    from archcalc.cli import COMMANDS
+
+    modules = {info.name for info in pkgutil.iter_modules(package.__path__)
+               if isinstance(getattr(importlib.import_module(f"archcalc.cli.{info.name}"), "command", None),
+                              click.Command)}
+    assert set(COMMANDS.values()) == modules
+    for name in COMMANDS:
+        assert cli.get_command(None, name).name == name
+    assert cli.get_command(None, "nonsense") is None

@@ -1,11 +1,13 @@
 """The `archcalc` command: a thin click shell over the library.
 
-Commands import what they need inside their functions, so `archcalc summary`
-never loads torch and the group starts fast. Spec errors raised anywhere below
+Each command lives in its own module, imported only when it runs, and imports what
+it needs inside its function, so `archcalc summary` never loads torch and starts fast. Spec errors raised anywhere below
 are rendered once, here, as located compiler-style messages.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
@@ -38,7 +40,33 @@ class SpecFailure(click.ClickException):
         click.echo(self.error.render(), err=True)
 
 
+# Each subcommand's module (its ``command``), imported only when that command runs or
+# when help lists them all: `archcalc summary` need not load what `profile` or `plot` use.
+COMMANDS = {
+    "check": "check",
+    "compare": "compare",
+    "diagram": "diagram",
+    "export": "export",
+    "kinds": "kinds",
+    "list": "listing",
+    "memory": "memory",
+    "plot": "plot",
+    "profile": "profile",
+    "schema": "schema",
+    "summary": "summary",
+}
+
+
 class ArchcalcGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        return importlib.import_module(f"{__name__}.{module}").command
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -65,17 +93,4 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
-    """Add every module of this package that defines a ``command``; each is one subcommand."""
-    import importlib
-    import pkgutil
-
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        command = getattr(module, "command", None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
-
-
-_register()
 main = cli

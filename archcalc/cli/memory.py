@@ -21,10 +21,12 @@ def freeze_options(func):
 
 def apply_freeze(graph, freeze_until: str | None, train_last: int | None):
     """Freeze ``graph`` as the options ask; returns the nodes frozen."""
-    from archcalc.training import freeze
-
     if freeze_until is not None and train_last is not None:
         raise click.UsageError("use either --freeze-until or --train-last, not both")
+    if freeze_until is None and train_last is None:
+        return []
+    from archcalc.training import freeze
+
     return freeze(graph, until=freeze_until, train_last=train_last)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +67,8 @@ def output_options(func):
 
 def emit(text: str, output: Path | None, force: bool) -> None:
     """Print, or write a file atomically (temporary file + rename), never clobbering silently."""
+    import tempfile  # only here: it costs more start-up time than the rest of this module
+
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return

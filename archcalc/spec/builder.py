@@ -910,7 +910,10 @@ class Builder:
             if dense and i > 0:
                 x = self.add_node(concat, step.full(step.auto_name("concat")), list(features), {}, {}, item.loc,
                                   step, step.frozen)
+            before = len(self.graph.nodes)
             x = self.layer_list(body, item.modifier_loc("layers"), step, x, "layers", fresh=named)
+            if i == 0:
+                self.check_copies(times, len(self.graph.nodes) - before, item)
             if named:
                 self.close(step, x)
             features.append(x)
@@ -918,6 +921,17 @@ class Builder:
             x = self.add_node(concat, outer.full(outer.auto_name("concat")), features, {}, {}, item.loc, outer,
                               outer.frozen)
         return self.close(outer, x)
+
+    def check_copies(self, times: int, per_copy: int, item: Item) -> None:
+        """Refuse at once a repeat whose copies would pass the node limit, rather than
+        building copies until the limit is reached (seconds, for nested repeats)."""
+        projected = len(self.graph.nodes) + per_copy * (times - 1)
+        if projected > LIMITS.max_nodes:
+            self.fail(
+                f"`repeat: {times:,}` would make about {projected:,} nodes ({per_copy:,} in its first copy), "
+                f"more than the limit of {LIMITS.max_nodes:,}", item.args_loc,
+                hint="the limit is archcalc.limits.LIMITS.max_nodes; check the `repeat:` counts",
+            )
 
     def branches(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
         raw = item.args

@@ -50,7 +50,9 @@ def shown(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:g}" if math.isfinite(value) else f"{value:g} (a number too large to hold)"
+    if isinstance(value, int) and abs(value) >= 10**24:
+        return f"a {len(str(abs(value))):,}-digit number"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

@@ -38,6 +38,7 @@ _PLAIN_DATA = "specs are plain data: only strings, numbers, booleans, null, list
 # A plain scalar can only be a number, ~, null, true or false if it starts with one of
 # these (no other character's lower case starts with n, t or f).
 _MAYBE_NOT_TEXT = frozenset("+-.0123456789~nNtTfF")
+_INT_DIGITS = 4000
 
 
 
@@ -120,7 +121,10 @@ def plain_scalar(text: str):
     if low in ("true", "false"):
         return low == "true"
     if _INT.match(text):
-        return int(text.replace("_", ""))
+        digits = text.replace("_", "")
+        # Python refuses to read more digits than this (quadratic time); such a number is
+        # far beyond any limit anyway, and as a float (inf) it fails the limit checks.
+        return int(digits) if len(digits) <= _INT_DIGITS else float(digits)
     if _FLOAT.match(text) and any(c.isdigit() for c in text):
         return float(text.replace("_", ""))
     return text
