@@ -1,13 +1,14 @@
 """Resource limits that keep a hostile or mistaken spec from hanging archcalc.
 
 Each limit has its own message and a documented default (docs/spec-format.md,
-"Limits"). They are plain module-level settings so an embedding program can raise
-them; the CLI exposes the ones a real user might hit.
+"Limits"). They are plain module-level settings: a program embedding archcalc sets
+``LIMITS.max_nodes = ...``; on the command line, ``archcalc --limit max_nodes=1000000``
+(or the ARCHCALC_LIMIT environment variable) does the same through :func:`set_limit`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass
@@ -32,3 +33,18 @@ class Limits:
 
 
 LIMITS = Limits()
+
+
+def set_limit(name: str, value: int) -> None:
+    """Change one limit; a ValueError names the known limits or the expected value."""
+    known = [f.name for f in fields(Limits)]
+    if name not in known:
+        raise ValueError(f"unknown limit '{name}'; the limits are {', '.join(known)}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"limit {name} expected a positive integer, got {value!r}")
+    setattr(LIMITS, name, value)
+
+
+def raise_hint(name: str) -> str:
+    """The hint of a limit's message: how to raise it, on the command line and in Python."""
+    return f"to allow more, run `archcalc --limit {name}=N ...` (archcalc.limits.LIMITS.{name} in Python)"

@@ -290,3 +290,39 @@ def test_every_command_module_is_listed_and_loads():
     for name in COMMANDS:
         assert cli.get_command(None, name).name == name
     assert cli.get_command(None, "nonsense") is None
+
+
+@pytest.fixture
+def restored_limits():
+    from dataclasses import asdict
+
+    from archcalc.limits import LIMITS
+
+    saved = asdict(LIMITS)
+    yield LIMITS
+    for name, value in saved.items():
+        setattr(LIMITS, name, value)
+
+
+def test_limit_option_raises_a_limit(run, tmp_path, restored_limits):
+    spec = tmp_path / "padded.yaml"
+    padded = "8" + " " * 1200 + "+ 8"  # 1,204 characters, past the 1,000 of max_expression_chars
+    spec.write_text(f'input: [3, 8, 8]\nlayers:\n  - conv: {{out: "{padded}", kernel: 3}}\n')
+    refused = CliRunner().invoke(cli, ["summary", str(spec)])
+    assert refused.exit_code == 1
+    assert "expression is 1,204 characters long; the limit is 1,000" in refused.stderr
+    allowed = CliRunner().invoke(cli, ["--limit", "max_expression_chars=2_000", "summary", str(spec), "--format", "json"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.stdout)["layers"][1]["output_shape"] == [16, 6, 6]
+    assert restored_limits.max_expression_chars == 2_000
+
+
+def test_limit_from_the_environment_and_bad_limits(restored_limits):
+    result = CliRunner().invoke(cli, ["summary", "vgg16"], env={"ARCHCALC_LIMIT": "max_nodes=10 max_edges=100"})
+    assert result.exit_code == 1 and "more than 10 nodes" in result.stderr
+    assert (restored_limits.max_nodes, restored_limits.max_edges) == (10, 100)
+    for bad, message in [("max_node=3", "unknown limit 'max_node'; the limits are max_file_bytes"),
+                         ("max_nodes=0", "limit max_nodes expected a positive integer, got 0"),
+                         ("max_nodes", "expected NAME=N")]:
+        result = CliRunner().invoke(cli, ["--limit", bad, "list"])
+        assert result.exit_code == 2 and message in result.stderr, result.stderr

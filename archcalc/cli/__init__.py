@@ -27,6 +27,19 @@ Conventions:
 """
 
 
+def _set_limits(ctx, param, values) -> None:
+    from archcalc.limits import set_limit
+
+    for text in values:
+        name, sep, value = text.partition("=")
+        try:
+            if not sep or not value.strip().replace("_", "").isdigit():
+                raise ValueError(f"expected NAME=N with N a positive integer, got '{text}'")
+            set_limit(name.strip(), int(value.strip().replace("_", "")))
+        except ValueError as error:
+            raise click.BadParameter(str(error)) from None
+
+
 class SpecFailure(click.ClickException):
     """A SpecError on its way out of click, printed as its full located message."""
 
@@ -80,6 +93,10 @@ class ArchcalcGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", "-V", prog_name="archcalc")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=N", envvar="ARCHCALC_LIMIT", callback=_set_limits,
+              expose_value=False, is_eager=True,
+              help="Raise a resource limit, e.g. --limit max_nodes=1000000 (repeatable; also ARCHCALC_LIMIT). "
+                   "The limits: docs/spec-format.md, Limits.")
 def cli() -> None:
     """Shapes, parameters, MACs, memory and receptive fields of CNNs from a YAML spec.
 

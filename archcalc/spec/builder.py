@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from archcalc.collector import paused_gc
 from archcalc.errors import Location, SpecError
 from archcalc.graph import Graph, Node
-from archcalc.limits import LIMITS
+from archcalc.limits import LIMITS, raise_hint
 from archcalc.ops import REGISTRY, Op, OpError
 from archcalc.ops.base import describe
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
@@ -138,6 +138,8 @@ class Builder:
         self.graph: Graph | None = None
         self._field_names: dict[Op, list[str]] = {}  # per layer kind, for arguments()
         self._fields: dict[Op, list] = {}  # per layer kind, for add_node()
+        # (nodes before, copies, item) of each repeat whose first copy is being built
+        self.first_copies: list[tuple[int, int, Item]] = []
         self._allowed: dict[str, set[str]] = {}  # per item head, for split()
 
     # --- errors -----------------------------------------------------------
@@ -442,7 +444,7 @@ class Builder:
             self.fail(
                 f"layer lists are nested more than {LIMITS.max_layer_depth} levels deep, counting block calls",
                 loc,
-                hint="the limit is archcalc.limits.LIMITS.max_layer_depth",
+                hint=raise_hint("max_layer_depth"),
             )
         sole = fresh and len(raw) == 1
         self.depth += 1
@@ -767,13 +769,15 @@ class Builder:
             )
         if len(self.graph.nodes) >= LIMITS.max_nodes:
             self.fail(f"the network has more than {LIMITS.max_nodes:,} nodes (reached at {op.kind} '{name}')",
-                      loc, name, hint="the limit is archcalc.limits.LIMITS.max_nodes; check the `repeat:` counts")
+                      loc, name, hint="check the `repeat:` counts; " + raise_hint("max_nodes"))
+        for start, times, repeat in self.first_copies:
+            self.check_copies(start, times, repeat)
         self.edges += len(inputs)
         if self.edges > LIMITS.max_edges:
             self.fail(
                 f"the network has more than {LIMITS.max_edges:,} connections (reached at {op.kind} '{name}')",
-                loc, name, hint="the limit is archcalc.limits.LIMITS.max_edges; a dense `repeat:` joins every "
-                "earlier copy, so its connections grow with the square of the count",
+                loc, name, hint="a dense `repeat:` joins every earlier copy, so its connections grow with the "
+                "square of the count; " + raise_hint("max_edges"),
             )
         count = len(inputs)
         if count < op.min_inputs or (op.max_inputs is not None and count > op.max_inputs):
@@ -830,6 +834,18 @@ class Builder:
         self.names[name] = node
         return self.graph.add(node)
 
+    def check_copies(self, start: int, times: int, item: Item) -> None:
+        """While the first copy of a repeat is built, refuse it as soon as its copies would
+        pass the node limit (nested repeats multiply), instead of building nodes until
+        the limit is reached: seconds for `repeat: 100000` around `repeat: 100000`."""
+        made = len(self.graph.nodes) + 1 - start
+        if start + made * times > LIMITS.max_nodes:
+            self.fail(
+                f"`repeat: {times:,}` would make more than {LIMITS.max_nodes:,} nodes: its first copy "
+                f"has {made:,} so far", item.args_loc,
+                hint="check the `repeat:` counts; " + raise_hint("max_nodes"),
+            )
+
     # --- structured items -------------------------------------------------
     def block_call(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
         bname, body = item.head, self.blocks[item.head]
@@ -884,7 +900,7 @@ class Builder:
         if times > LIMITS.max_repeat:
             self.fail(
                 f"`repeat` expected at most {LIMITS.max_repeat:,} copies, got {times:,}", item.args_loc,
-                hint="the limit is archcalc.limits.LIMITS.max_repeat; no real network repeats a block this often",
+                hint="no real network repeats a block this often; " + raise_hint("max_repeat"),
             )
         body = item.modifier("layers")
         if body is None:
@@ -910,10 +926,11 @@ class Builder:
             if dense and i > 0:
                 x = self.add_node(concat, step.full(step.auto_name("concat")), list(features), {}, {}, item.loc,
                                   step, step.frozen)
-            before = len(self.graph.nodes)
+            if i == 0:
+                self.first_copies.append((len(self.graph.nodes), times, item))
             x = self.layer_list(body, item.modifier_loc("layers"), step, x, "layers", fresh=named)
             if i == 0:
-                self.check_copies(times, len(self.graph.nodes) - before, item)
+                self.first_copies.pop()
             if named:
                 self.close(step, x)
             features.append(x)
@@ -921,17 +938,6 @@ class Builder:
             x = self.add_node(concat, outer.full(outer.auto_name("concat")), features, {}, {}, item.loc, outer,
                               outer.frozen)
         return self.close(outer, x)
-
-    def check_copies(self, times: int, per_copy: int, item: Item) -> None:
-        """Refuse at once a repeat whose copies would pass the node limit, rather than
-        building copies until the limit is reached (seconds, for nested repeats)."""
-        projected = len(self.graph.nodes) + per_copy * (times - 1)
-        if projected > LIMITS.max_nodes:
-            self.fail(
-                f"`repeat: {times:,}` would make about {projected:,} nodes ({per_copy:,} in its first copy), "
-                f"more than the limit of {LIMITS.max_nodes:,}", item.args_loc,
-                hint="the limit is archcalc.limits.LIMITS.max_nodes; check the `repeat:` counts",
-            )
 
     def branches(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
         raw = item.args

@@ -23,7 +23,7 @@ import yaml
 
 from archcalc.collector import paused_gc
 from archcalc.errors import Location, SpecError
-from archcalc.limits import LIMITS
+from archcalc.limits import LIMITS, raise_hint
 
 try:
     _Loader = yaml.CSafeLoader
@@ -176,6 +176,7 @@ class _Composer:
             raise self.error(
                 f"the spec has more than {LIMITS.max_yaml_values:,} values, far more than any network",
                 mark,
+                hint=raise_hint("max_yaml_values"),
             )
 
     def check_tag(self, tag, mark, collection: str) -> None:
@@ -377,8 +378,9 @@ def load_yaml(text: str, name: str):
     src = Source(name, text)
     if len(text.encode("utf-8", "surrogatepass")) > LIMITS.max_file_bytes:
         raise SpecError(
-            f"the spec is larger than {LIMITS.max_file_bytes // (1024 * 1024)} MiB",
+            f"the spec is larger than the limit of {LIMITS.max_file_bytes:,} bytes",
             src.at(1, 1),
+            hint=raise_hint("max_file_bytes"),
         )
     composer = _Composer(src)
     try:
@@ -413,9 +415,9 @@ def load_yaml_file(path: str | Path):
         size = path.stat().st_size
         if size > LIMITS.max_file_bytes:
             raise SpecError(
-                f"the spec is {size / 2**20:.1f} MiB, larger than the "
-                f"{LIMITS.max_file_bytes // 2**20} MiB limit",
+                f"the spec is {size:,} bytes, larger than the limit of {LIMITS.max_file_bytes:,} bytes",
                 Location(str(path), 1, 1),
+                hint=raise_hint("max_file_bytes"),
             )
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
