@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from archcalc.library import builtin_paths
 from archcalc.ops import REGISTRY
-from archcalc.spec.builder import CONSTRUCT_KEYS, META_KEYS, SHORTCUTS, TOP_KEYS
+from archcalc.spec.language import CONSTRUCT_KEYS, META_KEYS, SHORTCUTS, TOP_KEYS
 from archcalc.spec.yaml_loader import LList, LMap, load_yaml
 
 pytestmark = pytest.mark.slow

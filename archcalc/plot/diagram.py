@@ -497,7 +497,7 @@ def to_svg(d: Diagram) -> str:
         ".edge path{fill:none;stroke:#666;stroke-width:1}"
         f".shape{{font-size:9px;fill:#555;paint-order:stroke;stroke:white;stroke-width:3px}}.node text{{font-size:{FONT:.0f}px;fill:#111}}"
         ".cluster text{font-size:10px;fill:#445}</style>",
-        f'<rect width="100%" height="100%" fill="white"/>',
+        '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="{MARGIN}" y="{MARGIN + 14}" font-size="14" font-weight="bold">{_xml(d.title)}</text>',
     ]
     depth_of = {}

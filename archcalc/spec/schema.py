@@ -13,7 +13,7 @@ from typing import Any
 
 from archcalc.expect import ENTRY_KEYS, TOTAL_METRICS
 from archcalc.ops import REGISTRY, Field
-from archcalc.spec.builder import META_KEYS, REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
+from archcalc.spec.language import META_KEYS, REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
 
 SCHEMA_ID = "https://archcalc.invalid/schema/spec-1.json"
 _EXPR = {"type": "string", "description": "an expression, e.g. \"4 * width\""}
