@@ -44,7 +44,7 @@ class Run:
 
 
 def run(cmd: list[str], *, timeout: float = 120.0, keep_stdout: bool = True, stdout_limit: int = 1_000_000,
-        env: dict | None = None, cwd: str | None = None) -> Run:
+        env: dict | None = None) -> Run:
     """Run ``cmd`` to completion; wall time, peak RSS, exit status and (the start of) its output.
 
     Output goes to temporary files, not pipes, so a child writing megabytes never blocks
@@ -54,7 +54,7 @@ def run(cmd: list[str], *, timeout: float = 120.0, keep_stdout: bool = True, std
         killed = threading.Event()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out if keep_stdout else subprocess.DEVNULL,
-                                stderr=err, env=env, cwd=cwd)
+                                stderr=err, env=env)
 
         def kill() -> None:
             killed.set()
