@@ -1,6 +1,7 @@
 """The summary table's fast renderable prints exactly what rich's Text of it prints."""
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -32,6 +33,10 @@ def test_table_lines_print_as_their_text(spec, console_options):
 
 def test_styles_reach_the_terminal():
     table = summary_table(summary_rows(archcalc.analyze("googlenet")), DEFAULT_COLUMNS)
-    coloured = printed(table, force_terminal=True, color_system="truecolor")
-    assert "\x1b[1m" in coloured  # the bold header and block rows
-    assert "\x1b[2m" in coloured or "\x1b[1;2m" in coloured  # the dim training-only heads
+    lines = printed(table, force_terminal=True, color_system="truecolor").splitlines()
+    header, rule = lines[0], lines[1]
+    rows = {re.sub(r"\x1b\[[0-9;]*m", "", line).split()[0]: line for line in lines[2:]}
+    assert header.startswith("\x1b[1mLayer") and not rule.startswith("\x1b[")
+    assert rows["inception3a"].startswith("\x1b[1m")  # a block row: bold
+    assert rows["aux1"].startswith("\x1b[2m")  # a training-only head: dim
+    assert rows["input"].startswith("input")  # a plain layer: no style

@@ -47,48 +47,44 @@ def aligned_lines(headers: Sequence[str], cells: Sequence[Sequence[str]], right:
 
 
 class TableLines:
-    """A laid-out table: the header, the rule and the row lines, with the rows' styles.
+    """A laid-out table: a bold header, the rule and the row lines, each row in its style.
 
-    :meth:`text` is the table as one bold, unwrapped rich ``Text``; as a renderable this
-    class prints exactly what that ``Text`` prints (tests/test_report_text.py compares
-    them), one segment per line, without ``Text`` splitting the whole table into lines
-    again. The lines hold no tabs, newlines or control codes for rich to handle: cells
-    are figures, kinds and node names, which the spec reader limits to identifiers.
+    :meth:`text` is the table as one unwrapped rich ``Text``; as a renderable this class
+    prints exactly what that ``Text`` prints (tests/test_report_text.py compares them),
+    one segment per line, without ``Text`` splitting the whole table into lines again.
+    The lines hold no tabs, newlines or control codes for rich to handle: cells are
+    figures, kinds and node names, which the spec reader limits to identifiers.
     """
 
     def __init__(self, lines: list[str], styles: list[str | None]) -> None:
         self.lines = lines  # header, rule, then one per row
-        self.styles = styles  # one per row
+        self.styles = ["bold", None, *styles]  # one per line
 
     def text(self) -> Text:
-        spans = []
-        offset = len(self.lines[0]) + 1 + len(self.lines[1])
-        for line, style in zip(self.lines[2:], self.styles):
-            offset += 1
+        spans, offset = [], 0
+        for line, style in zip(self.lines, self.styles):
             if style and line:
                 spans.append(Span(offset, offset + len(line), style))
-            offset += len(line)
-        return Text("\n".join(self.lines), style="bold", no_wrap=True, overflow="ignore", spans=spans)
+            offset += len(line) + 1
+        return Text("\n".join(self.lines), no_wrap=True, overflow="ignore", spans=spans)
 
     def __rich_console__(self, console, options):
         if (options.justify or "default") != "default":
             yield from self.text().__rich_console__(console, options)
             return
-        # As Text.render styles them: each line has the console's base style, then the
-        # Text's bold, then its row's style; the newlines between lines the base style.
+        # As Text.render styles them: each line the console's base style, then its own.
         null = Style.null()
         base = console.get_style("", default=null)
-        bold = console.get_style("bold", default=null)
-        combined: dict[str | None, Style] = {None: Style.combine((base, bold))}
-        newline = Segment("\n", Style.combine((base,)))
-        for i, (line, style) in enumerate(zip(self.lines, [None, None, *self.styles])):
+        combined: dict[str | None, Style] = {None: Style.combine((base,))}
+        newline = Segment("\n", combined[None])
+        for i, (line, style) in enumerate(zip(self.lines, self.styles)):
             if i:
                 yield newline
             if not line:
                 continue
             found = combined.get(style)
             if found is None:
-                found = combined[style] = Style.combine((base, bold, console.get_style(style, default=null)))
+                found = combined[style] = Style.combine((base, console.get_style(style, default=null)))
             yield Segment(line, found)
         yield Segment("\n")
 
