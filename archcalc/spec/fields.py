@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from archcalc.limits import LIMITS
 from archcalc.ops.base import Field
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate, names_used
+from archcalc.spec.language import describe_raw
 
 YAML_WORDS = {"yes", "no", "on", "off", "y", "n"}
 _YAML12 = "archcalc reads YAML 1.2: booleans are true and false; yes/no/on/off are text"
@@ -43,26 +44,6 @@ class FieldError(ValueError):
         return cls(f"{what}: {exc.message}", text=raw, offset=exc.offset, hint=exc.hint)
 
 
-def shown(value: Any) -> str:
-    """A value as the user would have written it."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, float):
-        return f"{value:g}" if math.isfinite(value) else f"{value:g} (a number too large to hold)"
-    if isinstance(value, int) and abs(value) >= 10**24:
-        return f"a {len(str(abs(value))):,}-digit number"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if value is None:
-        return "null"
-    return str(value)
-
-
-
 def origin(raw: Any, scope: Mapping[str, object]) -> str:
     """' from \'expr\' (a = 1, $in = 64)' for an expression; '' for a literal."""
     if not isinstance(raw, str):
@@ -71,29 +52,29 @@ def origin(raw: Any, scope: Mapping[str, object]) -> str:
     for name in names_used(raw):
         key = dollar_name(name[1:]) if name.startswith("$") else name
         if key in scope:
-            values.append(f"{name} = {shown(scope[key])}")
+            values.append(f"{name} = {describe_raw(scope[key])}")
     return f" from '{raw}'" + (f" ({', '.join(values)})" if values else "")
 
 
 def number(raw: Any, scope: Mapping[str, object], what: str):
     """A number from a literal or an expression string."""
     if isinstance(raw, bool):
-        raise FieldError(f"{what} expected a number, got {shown(raw)}")
+        raise FieldError(f"{what} expected a number, got {describe_raw(raw)}")
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and not math.isfinite(raw) or abs(raw) > LIMITS.max_integer:
-            raise FieldError(f"{what} expected a number of at most {LIMITS.max_integer:.0e}, got {shown(raw)}")
+            raise FieldError(f"{what} expected a number of at most {LIMITS.max_integer:.0e}, got {describe_raw(raw)}")
         return raw
     if isinstance(raw, str):
         try:
             value = evaluate(raw, scope)
         except ExpressionError as exc:
             if raw.strip().lower() in YAML_WORDS:
-                raise FieldError(f"{what} expected a number, got {shown(raw)}", hint=_YAML12) from None
+                raise FieldError(f"{what} expected a number, got {describe_raw(raw)}", hint=_YAML12) from None
             raise FieldError.from_expression(what, raw, exc) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise FieldError(f"{what} expected a number, got {shown(value)}{origin(raw, scope)}")
+            raise FieldError(f"{what} expected a number, got {describe_raw(value)}{origin(raw, scope)}")
         return value
-    raise FieldError(f"{what} expected a number or an expression, got {shown(raw)}")
+    raise FieldError(f"{what} expected a number or an expression, got {describe_raw(raw)}")
 
 
 def integer(raw: Any, scope: Mapping[str, object], what: str, minimum=None, maximum=None) -> int:
@@ -147,7 +128,7 @@ def _bool(raw, scope, what):
             return value
         if raw.strip().lower() in YAML_WORDS:
             hint = _YAML12
-    raise FieldError(f"{what} expected true or false, got {shown(raw)}", hint=hint)
+    raise FieldError(f"{what} expected true or false, got {describe_raw(raw)}", hint=hint)
 
 
 def _padding(raw, scope, what):
@@ -164,7 +145,7 @@ def _padding(raw, scope, what):
 
 def _table(raw, scope, what):
     if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
-        raise FieldError(f"{what} expected a list of lists of input channels, got {shown(raw)}")
+        raise FieldError(f"{what} expected a list of lists of input channels, got {describe_raw(raw)}")
     return tuple(tuple(integer(v, scope, what, 0, LIMITS.max_integer) for v in row) for row in raw)
 
 
@@ -208,6 +189,6 @@ def convert(field: Field, raw: Any, scope: Mapping[str, object], owner: str):
         return _table(raw, scope, what)
     if field.type == "choice":
         if raw not in field.choices:
-            raise FieldError(f"{what} expected one of {', '.join(field.choices)}, got {shown(raw)}")
+            raise FieldError(f"{what} expected one of {', '.join(field.choices)}, got {describe_raw(raw)}")
         return raw
     raise AssertionError(f"unknown field type {field.type}")

@@ -6,6 +6,7 @@ keyword is added in one place.
 
 from __future__ import annotations
 
+import math
 import re
 
 TOP_KEYS = (
@@ -31,15 +32,20 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 
 
 def describe_raw(value) -> str:
-    """A value of the parsed YAML as a message shows it: 'a mapping', 'a list', 'nothing', '5'."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
+    """A value of the parsed YAML as a message shows it: as written ('5', 'relu', 'true'),
+    or what it is ('a list', 'a mapping', 'nothing', 'a 4,000-digit number')."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, str):
-        return f"'{value}'"
+        return repr(value)
+    if isinstance(value, float):
+        return f"{value:g}" if math.isfinite(value) else f"{value:g} (a number too large to hold)"
+    if isinstance(value, int) and abs(value) >= 10**24:
+        return f"a {len(str(abs(value))):,}-digit number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing"
     return str(value)
