@@ -15,6 +15,7 @@ in tests/corpus/ (test_corpus.py).
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -191,7 +192,7 @@ def mangled_texts(draw):
     text = TEXTS[draw(st.sampled_from(sorted(TEXTS)))]
     lines = text.splitlines(keepends=True)
     for _ in range(draw(st.integers(1, 3))):
-        action = draw(st.sampled_from(["insert", "delete", "dup_line", "swap", "token", "indent"]))
+        action = draw(st.sampled_from(["insert", "delete", "dup_line", "swap", "token", "indent", "long_number"]))
         if not lines:
             break
         i = draw(st.integers(0, len(lines) - 1))
@@ -215,6 +216,8 @@ def mangled_texts(draw):
             k = draw(st.integers(0, len(words) - 1))
             words[k] = str(draw(st.one_of(scalars, keys)))
             lines[i] = " ".join(words)
+        elif action == "long_number":  # more digits than Python reads as an integer (4,300)
+            lines[i] = re.sub(r"\b\d+\b", draw(st.sampled_from(["7" * 5000, "9" * 4301, "1" * 4300])), lines[i], count=1)
         else:
             lines[i] = " " * draw(st.integers(0, 6)) + lines[i].lstrip(" ")
     return "".join(lines)
