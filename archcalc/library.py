@@ -49,6 +49,10 @@ def resolve_spec(spec: str | Path) -> Path:
     found = find_builtin(str(spec))
     if found is not None:
         return found
+    if path.is_dir():
+        raise SpecError(f"{spec} is a folder, not a spec file", hint="`archcalc check` takes folders")
+    if path.exists():
+        raise SpecError(f"{spec} is not a regular file, so not a spec file")
     if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
         raise SpecError(f"no such spec file: {spec}")
     names = list(builtin_paths())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _DECIMAL = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
@@ -24,6 +25,8 @@ def parse_quantity(text, *, binary: bool = False) -> float:
         units = "B, KiB, MiB, GiB, TiB, PiB, EiB, KB, MB, GB, TB, PB, EB" if binary else "K, M, G, T, P, E"
         raise ValueError(f"unknown unit '{unit}' in {text!r} (expected {units})")
     result = value * table[key]
+    if not math.isfinite(result):
+        raise ValueError(f"{text!r} is too large a number")
     return int(result) if result.is_integer() else result
 
 

@@ -326,3 +326,19 @@ def test_limit_from_the_environment_and_bad_limits(restored_limits):
                          ("max_nodes", "expected NAME=N")]:
         result = CliRunner().invoke(cli, ["--limit", bad, "list"])
         assert result.exit_code == 2 and message in result.stderr, result.stderr
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path):
+    target = tmp_path / "no-such-folder" / "vgg16.json"
+    result = CliRunner().invoke(cli, ["summary", "vgg16", "--format", "json", "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
+
+
+def test_a_spec_argument_that_is_no_file(tmp_path):
+    folder = CliRunner().invoke(cli, ["summary", str(tmp_path)])
+    assert folder.exit_code == 1
+    assert folder.stderr == f"error: {tmp_path} is a folder, not a spec file\nhint: `archcalc check` takes folders\n"
+    missing = CliRunner().invoke(cli, ["summary", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 1 and missing.stderr == f"error: no such spec file: {tmp_path / 'nope.yaml'}\n"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -67,25 +66,14 @@ def output_options(func):
 
 def emit(text: str, output: Path | None, force: bool) -> None:
     """Print, or write a file atomically (temporary file + rename), never clobbering silently."""
-    import tempfile  # only here: it costs more start-up time than the rest of this module
-
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
+    from archcalc.atomic import write_atomically
+
     if output.exists() and not force:
         raise click.UsageError(f"{output} exists; pass --force to overwrite it")
-    directory = output.parent if str(output.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; an output is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(output, lambda handle: handle.write(text.encode("utf-8")))
     click.echo(f"wrote {output}", err=True)
 
 

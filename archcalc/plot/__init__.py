@@ -9,10 +9,9 @@ import matplotlib, inside their functions, after :func:`require_matplotlib`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from archcalc.atomic import write_atomically
 from archcalc.errors import SpecError
 
 INSTALL_HINT = "pip install 'archcalc[plot]'"
@@ -51,21 +50,10 @@ def new_figure(width: float, height: float):
 
 
 def save_figure(fig, path: Path, dpi: int = 150) -> Path:
-    """Write ``fig`` to ``path`` atomically (temporary file + rename), in the format its name says."""
+    """Write ``fig`` to ``path`` atomically, in the format its name says."""
     path = Path(path)
     fmt = image_format(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            # A fixed date keeps SVG and PDF output byte-stable between runs.
-            metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
-            fig.savefig(handle, format=fmt, dpi=dpi, metadata=metadata)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file, not mkstemp's 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # A fixed date keeps SVG and PDF output byte-stable between runs.
+    metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
+    write_atomically(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi, metadata=metadata))
     return path
