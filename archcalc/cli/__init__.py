@@ -1,8 +1,9 @@
 """The `archcalc` command: a thin click shell over the library.
 
 Each command lives in its own module, imported only when it runs, and imports what
-it needs inside its function, so `archcalc summary` never loads torch and starts fast. Spec errors raised anywhere below
-are rendered once, here, as located compiler-style messages.
+it needs inside its function, so `archcalc summary` never loads torch and starts
+fast. Spec errors raised anywhere below are rendered once, here, as located
+compiler-style messages.
 """
 
 from __future__ import annotations
