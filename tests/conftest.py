@@ -1,8 +1,11 @@
 import textwrap
+from pathlib import Path
 
 import pytest
 
 import archcalc
+
+EVERY_KIND = Path(__file__).parent / "every_kind.yaml"
 
 
 @pytest.fixture
@@ -13,3 +16,9 @@ def spec_text():
         return archcalc.load_text(textwrap.dedent(text), "inline.yaml", **kwargs)
 
     return build
+
+
+@pytest.fixture(scope="module")
+def kinds():
+    """tests/every_kind.yaml: every layer kind, for the tests of the torch side."""
+    return archcalc.load(EVERY_KIND)

@@ -32,88 +32,10 @@ from torch.utils.weak import WeakIdKeyDictionary  # noqa: E402
 
 from archcalc.torch.build import build_module, torch_names  # noqa: E402
 
+from conftest import EVERY_KIND  # noqa: E402
+
 SMALL = (3, 64, 64)
 BATCH = 2
-
-# Every layer kind, in place and not, with multi-input multiply and mean, dropout p=0 and p=1,
-# connection tables with and without reordering, asymmetric 'same' padding, and side heads.
-KINDS = """
-name: kinds
-title: every kind, for saved-tensor rules
-source: test
-input: [6, 17, 17]
-layers:
-  - conv: {out: 8, kernel: 4, padding: same, stride: 2, name: first}
-  - batchnorm: {name: bn}
-  - leaky_relu
-  - {name: stem, layers: [identity, {identity: {}, name: out-x}]}
-  - concat:
-      - []
-      - - dwconv: {kernel: 3, padding: 1, multiplier: 2}
-        - hardswish
-        - conv: {out: 8, kernel: 1}
-      - - maxpool: {kernel: 3, stride: 1, padding: 1, ceil_mode: true}
-  - channel_shuffle: 4
-  - lrn: {size: 3}
-  - add:
-      - []
-      - - conv: {out: 24, kernel: 3, padding: 1, groups: 3}
-  - multiply:
-      - []
-      - - global_avgpool
-        - conv: {out: 24, kernel: 1}
-        - hardsigmoid
-        - sigmoid
-  - mean:
-      - - silu
-      - - gelu
-      - - relu6
-  - concat:
-      - - dropout: 0.1
-        - relu
-      - []
-  - conv: {out: 16, kernel: 1}
-  - relu6
-  - conv: {out: 16, kernel: 1}
-  - hardswish
-  - conv: {out: 16, kernel: 1}
-  - silu
-  - conv: {out: 16, kernel: 1}
-  - hardsigmoid
-  - conv: {out: 16, kernel: 1}
-  - leaky_relu: 0.2
-  - dropout: 0.0
-  - relu
-  - multiply:
-      - []
-      - - conv: {out: 16, kernel: 1}
-      - - global_maxpool
-  - mean:
-      - []
-      - - conv: {out: 16, kernel: 1}
-      - - relu
-  - pad: {bottom: 2, right: 1}
-  - crop: {top: 1, left: 1}
-  - avgpool: {kernel: 2, ceil_mode: true, name: pool}
-  - conv: {out: 4, kernel: 2, padding: same, table: [[0, 5], [1, 2, 3], [4], [6, 7, 8]], name: tab}
-  - conv: {out: 4, kernel: 3, padding: 1, table: [[0, 1], [1, 2], [2, 3], [3, 0]], name: tab2}
-  - subsample: 2
-  - adaptive_avgpool: 2
-  - flatten
-  - linear: {out: 10, name: fc}
-  - batchnorm
-  - tanh
-  - dropout: 0.3
-  - rbf: {out: 5}
-  - softmax
-  - {name: side, from: pool, layers: [global_maxpool, flatten, {linear: 3, frozen: true}]}
-  - {name: side2, from: pool, layers: [{adaptive_avgpool: 1}, flatten, {linear: 3}, {dropout: 1.0}]}
-outputs: [softmax1, side, side2]
-"""
-
-
-def kinds_graph():
-    return archcalc.load_text(textwrap.dedent(KINDS), "kinds.yaml")
 
 
 def measure_saved(graph, batch=BATCH, dtype="float32"):
@@ -182,19 +104,19 @@ def test_saved_activations_match_autograd(name, until):
 
 
 def test_every_kind_every_freeze_point_and_random_freezing():
-    graph = kinds_graph()
+    graph = archcalc.load(EVERY_KIND)
     from archcalc.ops import REGISTRY
 
     assert {op.kind for op in REGISTRY.kinds()} == {n.kind for n in graph.nodes}
     cases = [("none", graph)]
     for node in graph.nodes:  # freezing up to each layer with parameters
         if node.inputs and sum(node.op.params(node)):
-            g = kinds_graph()
+            g = archcalc.load(EVERY_KIND)
             freeze(g, until=node.name)
             cases.append((f"until {node.name}", g))
     rnd = random.Random(6)
     for trial in range(6):
-        g = kinds_graph()
+        g = archcalc.load(EVERY_KIND)
         for node in g.nodes:
             node.frozen = node.frozen or rnd.random() < 0.4
         cases.append((f"random {trial}", g))

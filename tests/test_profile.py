@@ -1,7 +1,6 @@
 """archcalc.profile: the real module's parameters, FLOPs, latency and memory beside the analysis."""
 
 import json
-import textwrap
 
 import pytest
 
@@ -13,12 +12,6 @@ from archcalc.library import find_builtin  # noqa: E402
 from archcalc.profile import profile  # noqa: E402
 from archcalc.torch.timing import percentile, summarize, time_forward, torch_threads  # noqa: E402
 
-from test_torch_build import EVERY_KIND  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def kinds():
-    return archcalc.load_text(textwrap.dedent(EVERY_KIND), "kinds.yaml")
 
 
 def _check_report(report, graph):

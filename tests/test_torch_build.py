@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
@@ -23,72 +22,11 @@ from archcalc.torch.build import (  # noqa: E402
 
 SPECS = sorted(builtin_paths())
 
-# Every layer kind, a reserved name (`eval`, `lambda`), dashes and scopes in names, asymmetric
-# 'same' padding (conv and table conv), a frozen auxiliary head, and an in-place hazard: relu
-# after a dropout whose input also feeds a concatenation.
-EVERY_KIND = """
-name: kinds
-title: every kind
-source: test
-input: [6, 17, 17]
-layers:
-  - conv: {out: 8, kernel: 4, padding: same, stride: 2, name: eval}
-  - batchnorm: {name: bn}
-  - leaky_relu
-  - {name: stem, layers: [identity, {identity: {}, name: out-x}]}
-  - concat:
-      - []
-      - - dwconv: {kernel: 3, padding: 1, multiplier: 2}
-        - hardswish
-        - conv: {out: 8, kernel: 1}
-      - - maxpool: {kernel: 3, stride: 1, padding: 1, ceil_mode: true}
-  - channel_shuffle: 4
-  - lrn: {size: 3}
-  - add:
-      - []
-      - - conv: {out: 24, kernel: 3, padding: 1, groups: 3}
-  - multiply:
-      - []
-      - - global_avgpool
-        - conv: {out: 24, kernel: 1}
-        - hardsigmoid
-        - sigmoid
-  - mean:
-      - - silu
-      - - gelu
-      - - relu6
-  - concat:
-      - - dropout: 0.1
-        - relu
-      - []
-  - pad: {bottom: 2, right: 1}
-  - crop: {top: 1, left: 1}
-  - avgpool: {kernel: 2, ceil_mode: true, name: pool}
-  - conv: {out: 4, kernel: 2, padding: same, table: [[0, 5], [1, 2, 3], [4], [6, 7, 8]], name: tab}
-  - subsample: 2
-  - adaptive_avgpool: 2
-  - flatten
-  - linear: {out: 10, name: fc}
-  - batchnorm
-  - tanh
-  - dropout: 0.3
-  - rbf: {out: 5, name: lambda}
-  - softmax
-  - {name: side, from: pool, layers: [global_maxpool, flatten, {linear: 3, frozen: true}]}
-outputs: [softmax1, side]
-"""
-
-
-@pytest.fixture(scope="module")
-def kinds():
-    return archcalc.load_text(textwrap.dedent(EVERY_KIND), "kinds.yaml")
-
-
 def test_every_layer_kind_is_exercised(kinds):
     from archcalc.ops import REGISTRY
 
     missing = {op.kind for op in REGISTRY.kinds()} - {node.kind for node in kinds.nodes}
-    assert not missing, f"add these kinds to EVERY_KIND so their torch modules are tested: {sorted(missing)}"
+    assert not missing, f"add these kinds to tests/every_kind.yaml so their torch modules are tested: {sorted(missing)}"
 
 
 def test_names_are_sanitised_unique_and_used_by_fx(kinds):
@@ -130,8 +68,8 @@ def test_every_kind_builds_runs_and_matches_the_analysis(kinds):
     assert parameter_check(kinds, module)["matches"]
     x = input_tensor(kinds, 2, "cpu", "float32")
     with torch.inference_mode():
-        main, side = module(x)
-    assert main.shape == (2, 5) and side.shape == (2, 3)
+        main, side, side2 = module(x)
+    assert main.shape == (2, 5) and side.shape == (2, 3) and side2.shape == (2, 3)
     names = torch_names(kinds)
     # Every node's output shape is the analytic one (batch first).
     shapes = {}
@@ -245,7 +183,7 @@ def test_exported_source_computes_the_same_outputs(kinds, tmp_path):
     x = input_tensor(kinds, 3, "cpu", "float32")
     with torch.inference_mode():
         ours, theirs = module(x), exported(x)
-    assert len(ours) == len(theirs) == 2
+    assert len(ours) == len(theirs) == 3
     assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
 
 

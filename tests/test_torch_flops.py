@@ -1,7 +1,6 @@
 """fvcore and torch's flop counter against the analytic MACs, node by node."""
 
 import re
-import textwrap
 import warnings
 from pathlib import Path
 
@@ -15,14 +14,8 @@ from archcalc.library import builtin_paths  # noqa: E402
 from archcalc.torch.build import build_module, input_tensor  # noqa: E402
 from archcalc.torch.flops import compare_flops, flop_counter_counts, fvcore_counts  # noqa: E402
 
-from test_torch_build import EVERY_KIND  # noqa: E402
 
 SPECS = sorted(builtin_paths())
-
-
-@pytest.fixture(scope="module")
-def kinds():
-    return archcalc.load_text(textwrap.dedent(EVERY_KIND), "kinds.yaml")
 
 
 @pytest.mark.parametrize("name", SPECS)
