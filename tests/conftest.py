@@ -2,8 +2,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import archcalc
+from archcalc.cli import cli
 
 EVERY_KIND = Path(__file__).parent / "every_kind.yaml"
 
@@ -22,3 +24,14 @@ def spec_text():
 def kinds():
     """tests/every_kind.yaml: every layer kind, for the tests of the torch side."""
     return archcalc.load(EVERY_KIND)
+
+
+@pytest.fixture
+def run():
+    """Run the `archcalc` command line in-process: run("summary", "vgg16") -> click's Result."""
+    runner = CliRunner()
+
+    def invoke(*args, **kwargs):
+        return runner.invoke(cli, list(args), catch_exceptions=False, **kwargs)
+
+    return invoke

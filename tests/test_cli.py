@@ -11,16 +11,6 @@ from click.testing import CliRunner
 from archcalc.cli import cli
 
 
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args, **kwargs):
-        return runner.invoke(cli, list(args), catch_exceptions=False, **kwargs)
-
-    return invoke
-
-
 def test_version_and_help(run):
     import archcalc
 

@@ -4,23 +4,11 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from click.testing import CliRunner
 
 import archcalc
-from archcalc.cli import cli
 from archcalc.plot.diagram import build_diagram, layout, to_dot, to_mermaid, to_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_vgg16_full_graph_is_a_chain_with_shapes():

@@ -16,10 +16,8 @@ import textwrap
 import weakref
 
 import pytest
-from click.testing import CliRunner
 
 import archcalc
-from archcalc.cli import cli
 from archcalc.memory import PRECISIONS, Size, estimate_memory
 from archcalc.training import freeze
 
@@ -300,16 +298,6 @@ def test_analytic_path_does_not_import_torch():
 
 
 # --- the command ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_memory_table(run):

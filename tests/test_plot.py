@@ -5,13 +5,11 @@ import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 import archcalc  # noqa: E402
-from archcalc.cli import cli  # noqa: E402
 from archcalc.library import builtin_paths  # noqa: E402
 from archcalc.plot import save_figure  # noqa: E402
 from archcalc.plot.data import AREA_PER_MPARAM, landscape_points, layer_series  # noqa: E402
@@ -31,16 +29,6 @@ VGG16_BARS = (
 @pytest.fixture(scope="module")
 def vgg16():
     return archcalc.analyze("vgg16")
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def read_png_size(path):

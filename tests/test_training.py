@@ -5,10 +5,8 @@ import json
 import textwrap
 
 import pytest
-from click.testing import CliRunner
 
 import archcalc
-from archcalc.cli import cli
 from archcalc.errors import SpecError
 from archcalc.memory import estimate_memory
 from archcalc.training import freeze, requires_grad, with_classes
@@ -176,16 +174,6 @@ def test_gradients_and_optimizer_state_match_a_real_step(optimizer, dtype, until
 
 
 # --- the summary command ---------------------------------------------------------------
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_summary_freeze_options(run):
