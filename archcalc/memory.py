@@ -520,14 +520,14 @@ def _backward(sim: _Step, graph: Graph, nodes: list[Node], rg: list[bool], stora
         grad = grads.pop(node.index, None)
         if is_trainable(node):
             sim.live = sim.live + Size(params_of(node) * prec.grad)
-        passes = node.op.training_aliases_input(node) or node.kind in ("add", "concat")
+        handed = node.op.input_gradients(node)
         shared = None
         for src in node.inputs:
             if not rg[src.index]:
                 continue
-            if passes and grad is not None:
+            if handed == "passed" and grad is not None:
                 accumulate(src, share(grad))
-            elif node.kind == "mean":
+            elif handed == "one":
                 shared = shared if shared is not None else new_grad(node)
                 accumulate(src, share(shared))
             else:

@@ -7,7 +7,7 @@ builder turns into ``requires_grad=False``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -103,13 +103,7 @@ class HeadChange:
     output_shape: list[int]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "params": self.params,
-            "previous_params": self.previous_params,
-            "output_shape": self.output_shape,
-        }
+        return asdict(self)
 
 
 def with_classes(

@@ -146,6 +146,12 @@ class Op:
         """
         return self.aliases_input(node)
 
+    def input_gradients(self, node) -> str:
+        """How backward hands the gradient on to the inputs, for the memory of a training step:
+        'passed' (the output's gradient itself, or views of it), 'one' (one new tensor for all
+        inputs) or 'each' (a new tensor per input, what most kinds compute)."""
+        return "passed" if self.training_aliases_input(node) else "each"
+
     def saved_for_backward(self, node, needs_input_grad: Sequence[bool], trainable: bool) -> list[Saved]:
         """The tensors torch's autograd keeps for this node's backward pass, in training mode.
 

@@ -32,6 +32,9 @@ class Concat(Op):
         """cat's backward slices the gradient: nothing is kept."""
         return []
 
+    def input_gradients(self, node):
+        return "passed"  # each input gets a view (its slice) of the output's gradient
+
     def torch_module(self, node):
         from archcalc.torch import modules
 
@@ -58,6 +61,9 @@ class Add(Op):
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """A sum passes its gradient through: nothing is kept (also for mean, a sum then a scalar division)."""
         return []
+
+    def input_gradients(self, node):
+        return "passed"  # every input gets the output's gradient itself
 
     def torch_module(self, node):
         from archcalc.torch import modules
@@ -122,6 +128,9 @@ class Mean(Add):
 
     def other_ops(self, node):
         return numel(node.shape) * len(node.inputs)
+
+    def input_gradients(self, node):
+        return "one"  # the output's gradient divided by the count, once, for every input
 
     def torch_module(self, node):
         from archcalc.torch import modules
