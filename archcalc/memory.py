@@ -164,7 +164,6 @@ class MemoryEstimate:
     layers: list[LayerMemory]
     events: list[Event]
     first_trainable: str | None
-    forward_events: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # head, freeze: set by the caller for reports
 
     @property
@@ -335,10 +334,9 @@ def estimate_memory(
     for node in nodes:
         aliased = node.inputs and node.op.training_aliases_input(node)
         storage[node.index] = storage[node.inputs[0].index] if aliased else node.index
-    by_index = {n.index: n for n in graph.nodes}
 
     def storage_size(key: int) -> Size:
-        return Size(0, numel(by_index[key].shape) * act)
+        return Size(0, numel(graph.nodes[key].shape) * act)
 
     # --- what autograd keeps, per node, as distinct storages --------------------
     distinct: dict[Any, SavedTensor] = {}
@@ -367,7 +365,7 @@ def estimate_memory(
                 src = node if item.source == "output" else node.inputs[int(item.source)]
                 key = storage[src.index]
                 size = storage_size(key)
-                owner = by_index[key].name
+                owner = graph.nodes[key].name
             first = key not in distinct
             if first:
                 distinct[key] = SavedTensor(node.name, item.what, list(item.shape), type_name, size, owner,
@@ -422,7 +420,6 @@ def estimate_memory(
             pending[skey] -= 1
             release_forward(skey)
         release_forward(key)
-    forward_events = len(sim.events)
     if not any(rg[n.index] for n in nodes):
         # Nothing trains: the activations are the forward pass's live tensors at their peak.
         live = [e.live - held for e in sim.events]
@@ -450,7 +447,6 @@ def estimate_memory(
         layers=layers,
         events=sim.events,
         first_trainable=first_trainable,
-        forward_events=forward_events,
     )
 
 

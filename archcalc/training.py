@@ -147,3 +147,43 @@ def with_classes(
             "cannot replace a classifier"
         )
     return graph, changes
+
+
+def prepare_transfer(
+    spec: str | Path,
+    *,
+    classes: int | None = None,
+    freeze_until: str | None = None,
+    train_last: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    input_shape: Sequence[int] | None = None,
+) -> tuple[Graph, dict[str, Any]]:
+    """The graph a transfer-learning run trains, and what was changed, as archcalc.memory/1
+    reports it: ``head`` (the new classifier, with ``classes``) and ``freeze``.
+    """
+    from archcalc.api import load
+
+    if classes is not None:
+        graph, changes = with_classes(spec, classes, overrides=overrides, input_shape=input_shape)
+    else:
+        graph, changes = load(spec, overrides=overrides, input_shape=input_shape), []
+    frozen = freeze(graph, until=freeze_until, train_last=train_last)
+    head = None
+    if classes is not None:
+        by_name = {n.name: n for n in graph.nodes}
+        head = {
+            "classes": classes,
+            "params": sum(c.params for c in changes),
+            "layers": [{**c.to_dict(), "frozen": by_name[c.name].frozen} for c in changes],
+        }
+    return graph, {
+        "head": head,
+        "freeze": {
+            "until": freeze_until,
+            "node": None if freeze_until is None else resolve_node(graph, freeze_until).name,
+            "train_last": train_last,
+            "frozen_nodes": len(frozen),
+            "frozen_param_layers": sum(1 for n in frozen if params_of(n)),
+        },
+    }
+

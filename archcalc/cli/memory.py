@@ -92,37 +92,18 @@ step; --budget gives the largest batch whose peak fits.""",
 def command(spec, input_shape, overrides, batch, dtype, optimizer, device, freeze_until, train_last, classes,
             budget, show_layers, fmt, output, force):
     """Memory of one training step of SPEC: weights, gradients, optimizer state, saved activations, peak."""
-    import archcalc
     from archcalc.memory import estimate_memory
     from archcalc.report import formats
-    from archcalc.training import params_of
+    from archcalc.training import prepare_transfer
 
-    head = None
-    if classes is not None:
-        from archcalc.training import with_classes
-
-        if "num_classes" in overrides:
-            raise click.UsageError("use either --classes or --set num_classes=..., not both")
-        graph, changes = with_classes(spec, classes, overrides=overrides, input_shape=input_shape)
-    else:
-        graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
-    frozen = apply_freeze(graph, freeze_until, train_last)
-    if classes is not None:
-        by_name = {n.name: n for n in graph.nodes}
-        head = {
-            "classes": classes,
-            "params": sum(c.params for c in changes),
-            "layers": [{**c.to_dict(), "frozen": by_name[c.name].frozen} for c in changes],
-        }
+    if freeze_until is not None and train_last is not None:
+        raise click.UsageError("use either --freeze-until or --train-last, not both")
+    if classes is not None and "num_classes" in overrides:
+        raise click.UsageError("use either --classes or --set num_classes=..., not both")
+    graph, changes = prepare_transfer(spec, classes=classes, freeze_until=freeze_until, train_last=train_last,
+                                      overrides=overrides, input_shape=input_shape)
     estimate = estimate_memory(graph, batch=batch, dtype=dtype, optimizer=optimizer, device=device)
-    until_node = None
-    if freeze_until is not None:
-        until_node = graph.scopes.get(freeze_until, freeze_until)
-    estimate.extra = {
-        "head": head,
-        "freeze": {"until": freeze_until, "node": until_node, "train_last": train_last, "frozen_nodes": len(frozen),
-                   "frozen_param_layers": sum(1 for n in frozen if params_of(n))},
-    }
+    estimate.extra = changes
     if fmt == "json":
         emit(formats.to_json(estimate.to_dict(budget)), output, force)
         return
