@@ -20,7 +20,7 @@ from archcalc.cli import cli
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
-from archcalc.cli.profile import renderable  # noqa: E402
+from archcalc.report.profile import renderable  # noqa: E402
 
 FAST = ("--input", "3x64x64", "--warmup", "1", "--repeat", "2", "--min-time", "0")
 

@@ -1,9 +1,10 @@
 """archcalc profile: the spec as a real torch module — parameters, fvcore FLOPs, latency, memory.
 
-The command parses options, drives a progress bar and renders; the measuring is
+The command parses options and drives a progress bar; the measuring is
 :func:`archcalc.profile.profile`, which returns the ``archcalc.profile/1`` dict that
-``--format json`` prints as it is. Nothing here imports torch at module level: a
-missing torch extra is the one-line SpecError of ``require_torch`` (exit 1).
+``--format json`` prints as it is, and :mod:`archcalc.report.profile` renders it.
+Nothing here imports torch at module level: a missing torch extra is the one-line
+SpecError of ``require_torch`` (exit 1).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def command(spec, device, batches, dtype, warmup, repeat, min_time, threads, cha
     import archcalc
     from archcalc.profile import profile
     from archcalc.report.formats import to_json
+    from archcalc.report.profile import renderable
 
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     device = _device(device)
@@ -116,113 +118,3 @@ def _with_progress(graph, profile, kwargs):
             bar.update(task, description=f"{graph.name}: {stage}", completed=done, total=total)
 
         return profile(graph, progress=progress, **kwargs)
-
-
-# --- the table ----------------------------------------------------------------
-
-
-def _params_lines(params: dict) -> list[str]:
-    m, a = params["module"], params["analytic"]
-    heads = params.get("training_only_params") or 0
-    extra = f" (incl. {heads:,} in training-only heads)" if heads else ""
-    if params["matches"]:
-        return [f"Params   module = analysis exactly: {m['params']:,} params{extra}, {m['buffers']:,} buffers"]
-    lines = ["Params   MISMATCH between the module and the analysis:"]
-    for key, label in (("params", "params"), ("frozen_params", "frozen params"), ("buffers", "buffers")):
-        diff = m[key] - a[key]
-        state = "exact" if diff == 0 else f"module {diff:+,}"
-        lines.append(f"         {label:<14} module {m[key]:>14,}   analysis {a[key]:>14,}   {state}")
-    return lines
-
-
-def _flops_lines(flops: dict):
-    """Lines, and the table of conv/linear nodes that differ (None when all agree)."""
-    from archcalc.report.text import layout
-    from archcalc.units import format_count
-
-    compared = flops["compared_nodes"]
-    differing = [n for n in flops["nodes"] if n["compared"] and n["difference"]]
-    table = None
-    if not differing:
-        head = (f"FLOPs    all {compared} conv/linear nodes agree with fvcore exactly: "
-                f"{format_count(flops['analytic_conv_linear_macs'], 2)} MACs at batch {flops['batch']}")
-    else:
-        head = (f"FLOPs    {len(differing)} of {compared} conv/linear nodes differ from fvcore "
-                f"(batch {flops['batch']}): analysis {flops['analytic_conv_linear_macs']:,} MACs, "
-                f"fvcore {flops['fvcore_conv_linear']:,}")
-        table = layout(
-            ["Node", "Kind", "Analytic MACs", "fvcore", "Difference"],
-            [[n["name"], n["kind"], f"{n['analytic_macs']:,}", f"{n['fvcore']:,}", f"{n['difference']:+,}"]
-             for n in differing],
-            [False, False, True, True, True],
-            ["red"] * len(differing),
-        )
-    lines = [
-        head,
-        f"         fvcore's total {format_count(flops['fvcore_total'], 2)} also counts normalisation and pooling, "
-        "so only conv/linear are compared like with like",
-    ]
-    if flops["unsupported_ops"]:
-        skipped = ", ".join(f"{op} ×{n}" for op, n in sorted(flops["unsupported_ops"].items()))
-        lines.append(f"         operators fvcore skipped (counted 0): {skipped}")
-    return lines, table
-
-
-def _latency_table(batches: list[dict]):
-    from archcalc.report.text import layout
-    from archcalc.units import format_bytes
-
-    headers = ["Batch", "Runs", "Median", "p10", "p90", "Images/s", "GMAC/s", "Peak memory", "Analytic peak", "Ratio"]
-    cells = []
-    for entry in batches:
-        lat, mem = entry["latency"], entry.get("memory")
-        macs_per_s = lat.get("macs_per_s")
-        row = [
-            str(entry["batch"]),
-            str(lat["runs"]),
-            f"{lat['median_s'] * 1e3:.2f} ms",
-            f"{lat['p10_s'] * 1e3:.2f} ms",
-            f"{lat['p90_s'] * 1e3:.2f} ms",
-            f"{lat['images_per_s']:,.1f}",
-            "-" if macs_per_s is None else f"{macs_per_s / 1e9:,.2f}",
-        ]
-        if mem:
-            measured, analytic = mem["measured_with_input_bytes"], mem["analytic_peak_activation_bytes"]
-            row += [format_bytes(measured), format_bytes(analytic), f"{measured / analytic:.2f}×" if analytic else "-"]
-        else:
-            row += ["-", "-", "-"]
-        cells.append(row)
-    return layout(headers, cells, [True] * len(headers), [None] * len(cells))
-
-
-def renderable(result: dict):
-    """The terminal report of an ``archcalc.profile/1`` dict."""
-    from rich.console import Group
-    from rich.text import Text
-
-    dev, opts = result["device"], result["options"]
-    shape = "×".join(map(str, result.get("input_shape") or []))
-    title = f"{result['title'] or result['name']}" + (f"  ·  input {shape}" if shape else "") + f"  ·  {result['dtype']}"
-    device = f"{dev['type']}" + (f":{dev['index']}" if dev.get("index") is not None else "") + f" ({dev['name']})"
-    flags = [f for f, on in (("channels-last", opts["channels_last"]), ("compiled", opts["compile"])) if on]
-    if result.get("fvcore_version"):
-        flags.append(f"fvcore {result['fvcore_version']}")
-    threads = f"{result['threads']} thread" + ("" if result["threads"] == 1 else "s")
-    parts = [Text(title, style="bold"),
-             Text(f"Device   {device}  ·  torch {result['torch_version']}  ·  {threads}"
-                  + "".join(f"  ·  {f}" for f in flags)),
-             Text("\n".join(_params_lines(result["params"])))]
-    if result["flops"]:
-        lines, table = _flops_lines(result["flops"])
-        parts.append(Text(lines[0]))
-        if table is not None:
-            parts.append(table)
-        parts.append(Text("\n".join(lines[1:])))
-    parts += [Text(""), Text("Latency per call (inference mode)", style="bold"), _latency_table(result["batches"])]
-    methods = sorted({e["memory"]["method"] for e in result["batches"] if e.get("memory")})
-    if methods:
-        parts.append(Text(
-            f"Peak memory: measured during one forward pass ({', '.join(methods)}), plus the input.\n"
-            "Analytic peak: live activations, input included, in archcalc's model; kernel workspaces come on top.",
-            style="dim"))
-    return Group(*parts)
