@@ -86,8 +86,9 @@ def profile(
     batches = _check_options(batches, warmup, repeat, min_time, threads)
     report = progress or (lambda stage, done, total: None)
     graph = spec if isinstance(spec, Graph) else load(spec, overrides=overrides)
-    if device_type(device) == "cpu":  # refuse what cannot fit before the seconds of importing torch
-        check_memory(graph, "cpu", max(batches), dtype, allow_large)
+    on_cpu = device_type(device) == "cpu"
+    if on_cpu and not allow_large:  # refuse what cannot fit before the seconds of importing torch
+        check_memory(graph, "cpu", max(batches), dtype)
     torch = require_torch(fvcore=flops)
     from archcalc.torch.build import build_module, inference_module, input_tensor, parameter_check
     from archcalc.torch.timing import measure_peak_memory, summarize, time_forward, torch_threads
@@ -97,7 +98,8 @@ def profile(
         raise SpecError("cannot time on the meta device; use cpu or cuda")
 
     with torch_threads(threads) as used_threads:
-        module = build_module(graph, device=dev, dtype=dtype, batch=max(batches), allow_large=allow_large)
+        # On CPU memory was checked above, so building does not analyse the graph again.
+        module = build_module(graph, device=dev, dtype=dtype, batch=max(batches), allow_large=allow_large or on_cpu)
         report("build", 1, 1)
         params = parameter_check(graph, module)
         report("params", 1, 1)

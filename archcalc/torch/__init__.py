@@ -100,7 +100,7 @@ def device_type(device) -> str:
 
 
 @dataclass
-class MemoryEstimate:
+class ForwardMemory:
     """What building and running a graph needs, from the analytic rules, before any allocation."""
 
     param_bytes: int
@@ -114,19 +114,8 @@ class MemoryEstimate:
     def total_bytes(self) -> int:
         return self.param_bytes + self.buffer_bytes + self.activation_bytes
 
-    def to_dict(self) -> dict:
-        return {
-            "param_bytes": self.param_bytes,
-            "buffer_bytes": self.buffer_bytes,
-            "activation_bytes": self.activation_bytes,
-            "total_bytes": self.total_bytes,
-            "available_bytes": self.available_bytes,
-            "largest_node": self.largest_node.name,
-            "largest_node_bytes": self.largest_node_bytes,
-        }
 
-
-def estimate_memory(graph, device, batch: int, dtype: str) -> MemoryEstimate:
+def forward_memory(graph, device, batch: int, dtype: str) -> ForwardMemory:
     """Parameters and buffers of every node (auxiliary heads included, as the module holds
     them) plus the analytic peak of live activations for ``batch``.
 
@@ -141,7 +130,7 @@ def estimate_memory(graph, device, batch: int, dtype: str) -> MemoryEstimate:
     buffers = sum(row.buffers for row in analysis.layers)
     needs = [(row.params + row.buffers) * width + row.activation_bytes for row in analysis.layers]
     largest = max(range(len(needs)), key=needs.__getitem__)
-    return MemoryEstimate(
+    return ForwardMemory(
         param_bytes=params * width,
         buffer_bytes=buffers * width,
         activation_bytes=analysis.totals["peak_activation_bytes"],
@@ -151,19 +140,19 @@ def estimate_memory(graph, device, batch: int, dtype: str) -> MemoryEstimate:
     )
 
 
-def check_memory(graph, device, batch: int, dtype: str, allow_large: bool = False) -> MemoryEstimate:
+def check_memory(graph, device, batch: int, dtype: str) -> None:
     """Refuse, before anything is allocated, a graph whose estimate exceeds free memory.
 
     Located at the node that needs the most (its parameters and its output), as that is
-    usually the size to fix. ``allow_large=True`` skips the refusal (for machines that
-    swap, or when the estimate is known to be pessimistic); the estimate is still returned.
-    Needs torch only for a CUDA device, so ``profile`` refuses a CPU run before importing it.
+    usually the size to fix. Callers skip the check for ``allow_large`` (machines that
+    swap, or an estimate known to be pessimistic). Needs torch only for a CUDA device,
+    so ``profile`` refuses a CPU run before importing it.
     """
     from archcalc.units import format_bytes
 
-    estimate = estimate_memory(graph, device, batch, dtype)
+    estimate = forward_memory(graph, device, batch, dtype)
     free = estimate.available_bytes
-    if not allow_large and free is not None and estimate.total_bytes > free:
+    if free is not None and estimate.total_bytes > free:
         node = estimate.largest_node
         raise SpecError(
             f"'{graph.name}' at batch {batch} in {dtype} needs about {format_bytes(estimate.total_bytes)} "
@@ -174,4 +163,3 @@ def check_memory(graph, device, batch: int, dtype: str, allow_large: bool = Fals
             node.name,
             hint="lower the batch size or the spec's sizes, or pass allow_large=True (--allow-large) to try anyway",
         )
-    return estimate

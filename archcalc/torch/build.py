@@ -133,7 +133,8 @@ def build_module(
 
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)
-    check_memory(graph, dev, batch, dtype, allow_large)
+    if not allow_large:
+        check_memory(graph, dev, batch, dtype)
     names = torch_names(graph)
     submodules = {}
     with _factory_defaults(torch, dev if init else torch.device("meta"), torch_dtype):
