@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from archcalc.memory import MemoryEstimate, Size
+from archcalc.memory import Event, MemoryEstimate, Size
 from archcalc.report.text import layout
 from archcalc.units import format_bytes, format_count
 
@@ -18,6 +18,16 @@ EXPLAIN = (
     "optimizer step)\n"
     "Not counted: the CUDA context, allocator rounding and caching, cuDNN workspaces."
 )
+
+
+def _when(event: Event) -> str:
+    """Where in the step an event is: 'forward at conv1', 'optimizer'."""
+    return event.phase + (f" at {event.node}" if event.phase != "optimizer" else "")
+
+
+def _peak(event: Event, batch: int) -> str:
+    return (f"peak {format_bytes(event.live.at(batch))} = {format_bytes(event.live.fixed)} fixed + "
+            f"{format_bytes(event.live.per_sample)} per sample, {_when(event)}")
 
 
 def _size(size: Size) -> tuple[str, str]:
@@ -56,7 +66,7 @@ def parts_table(e: MemoryEstimate) -> Text:
     peak = e.peak_event()
     cells.append(["total", format_bytes(total.at(b)), *_size(total), "all of the above at once"])
     cells.append(["peak", format_bytes(peak.live.at(b)), *_size(peak.live),
-                  f"simulated step: {peak.phase}" + (f" at {peak.node}" if peak.phase != "optimizer" else "")])
+                  f"simulated step: {_when(peak)}"])
     styles = [None] * (len(cells) - 2) + ["bold", "bold"]
     return layout(["Part", "Memory", "Per sample", "Fixed", "What"], cells, [False, True, True, True, False], styles)
 
@@ -64,7 +74,7 @@ def parts_table(e: MemoryEstimate) -> Text:
 def layers_table(e: MemoryEstimate) -> Text:
     """One row per node that keeps something for the backward pass."""
     b = e.batch
-    cells, styles = [], []
+    cells = []
     for row in e.layers:
         if not row.saved:
             continue
@@ -76,10 +86,9 @@ def layers_table(e: MemoryEstimate) -> Text:
         )
         state = "trainable" if row.trainable else ("frozen" if row.params else "-")
         cells.append([row.name, row.kind, state, format_bytes(row.new_saved.at(b)) if row.new_saved.at(b) else "-", kept])
-        styles.append(None)
     if not cells:
         return Text("No layer keeps anything for a backward pass.")
-    return layout(["Layer", "Kind", "Params", "Saved", "Keeps"], cells, [False, False, False, True, False], styles)
+    return layout(["Layer", "Kind", "Params", "Saved", "Keeps"], cells, [False, False, False, True, False], [None] * len(cells))
 
 
 def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers: bool = False):
@@ -110,23 +119,13 @@ def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers:
     lines.append(parts_table(e))
     if budget is not None:
         lines.append(Text(""))
-        fits, event = e.max_batch(budget)
+        fits, _ = e.max_batch(budget)
         if fits:
-            peak = e.peak_event(fits)
-            lines.append(Text(
-                f"Budget {format_bytes(budget)}: largest batch {fits:,} (peak {format_bytes(peak.live.at(fits))} = "
-                f"{format_bytes(peak.live.fixed)} fixed + {format_bytes(peak.live.per_sample)} per sample, "
-                f"{peak.phase}" + (f" at {peak.node}" if peak.phase != "optimizer" else "") + ")",
-                style="bold",
-            ))
+            lines.append(Text(f"Budget {format_bytes(budget)}: largest batch {fits:,} "
+                              f"({_peak(e.peak_event(fits), fits)})", style="bold"))
         else:
-            one = e.peak_event(1)
-            lines.append(Text(
-                f"Budget {format_bytes(budget)}: does not fit even at batch 1 (peak {format_bytes(one.live.at(1))} = "
-                f"{format_bytes(one.live.fixed)} fixed + {format_bytes(one.live.per_sample)} per sample, {one.phase}"
-                + (f" at {one.node}" if one.phase != "optimizer" else "") + ")",
-                style="bold red",
-            ))
+            lines.append(Text(f"Budget {format_bytes(budget)}: does not fit even at batch 1 "
+                              f"({_peak(e.peak_event(1), 1)})", style="bold red"))
     if show_layers:
         lines += [Text(""), layers_table(e)]
     lines += [Text(""), Text(EXPLAIN, style="dim")]
