@@ -275,3 +275,20 @@ def test_files(tmp_path):
         load_yaml_file(tmp_path / "missing.yaml")
     with pytest.raises(SpecError):
         archcalc.load(tmp_path / "missing.yaml")
+
+
+def test_a_spec_larger_than_the_limit_is_refused_before_parsing(tmp_path, monkeypatch):
+    from archcalc.limits import LIMITS
+    from archcalc.spec.yaml_loader import load_yaml, load_yaml_file
+
+    monkeypatch.setattr(LIMITS, "max_file_bytes", 100)
+    text = "name: big\n# " + "é" * 45 + "\n"  # 58 characters, 103 bytes in UTF-8
+    with pytest.raises(SpecError) as err:
+        load_yaml(text, "big.yaml")
+    assert err.value.render().startswith("big.yaml:1:1: error: the spec is 103 bytes, larger than the limit of 100 bytes")
+    assert "archcalc --limit max_file_bytes=N" in err.value.hint
+    path = tmp_path / "big.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError, match="the spec is 103 bytes, larger than the limit of 100 bytes"):
+        load_yaml_file(path)
+    assert load_yaml("name: small\n", "small.yaml") == {"name": "small"}

@@ -35,11 +35,10 @@ _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
 _INT = re.compile(r"[-+]?[0-9][0-9_]*\Z")
 _FLOAT = re.compile(r"[-+]?([0-9][0-9_]*\.?[0-9_]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z")
 _PLAIN_DATA = "specs are plain data: only strings, numbers, booleans, null, lists and mappings"
-# A plain scalar can only be a number, ~, null, true or false if it starts with one of
-# these (no other character's lower case starts with n, t or f).
+# A plain scalar can only be a number, ~, null, true or false (in any case) if it
+# starts with one of these.
 _MAYBE_NOT_TEXT = frozenset("+-.0123456789~nNtTfF")
 _INT_DIGITS = 4000
-
 
 
 class Source:
@@ -373,15 +372,21 @@ def _syntax_error(exc: yaml.MarkedYAMLError, src: Source) -> SpecError:
     return SpecError(f"YAML syntax: {problem}", src.at(line, col), hint=hint)
 
 
+def _check_size(size: int, name: str) -> None:
+    if size > LIMITS.max_file_bytes:
+        raise SpecError(f"the spec is {size:,} bytes, larger than the limit of {LIMITS.max_file_bytes:,} bytes",
+                        Location(name, 1, 1), hint=raise_hint("max_file_bytes"))
+
+
 def load_yaml(text: str, name: str):
     """Parse spec text into LMap/LList/scalars; YAML errors become SpecErrors."""
+    if 4 * len(text) > LIMITS.max_file_bytes:  # UTF-8 takes at most 4 bytes a character
+        _check_size(len(text.encode("utf-8", "surrogatepass")), name)
+    return _parse(text, name)
+
+
+def _parse(text: str, name: str):
     src = Source(name, text)
-    if len(text.encode("utf-8", "surrogatepass")) > LIMITS.max_file_bytes:
-        raise SpecError(
-            f"the spec is larger than the limit of {LIMITS.max_file_bytes:,} bytes",
-            src.at(1, 1),
-            hint=raise_hint("max_file_bytes"),
-        )
     composer = _Composer(src)
     try:
         with paused_gc():
@@ -412,16 +417,10 @@ def load_yaml(text: str, name: str):
 def load_yaml_file(path: str | Path):
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > LIMITS.max_file_bytes:
-            raise SpecError(
-                f"the spec is {size:,} bytes, larger than the limit of {LIMITS.max_file_bytes:,} bytes",
-                Location(str(path), 1, 1),
-                hint=raise_hint("max_file_bytes"),
-            )
+        _check_size(path.stat().st_size, str(path))
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(f"not UTF-8 text: {exc.reason}", Location(str(path), 1, 1)) from None
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror}", Location(str(path), 1, 1)) from None
-    return load_yaml(text, str(path))
+    return _parse(text, str(path))
