@@ -19,10 +19,14 @@ def freeze_options(func):
     )(func)
 
 
-def apply_freeze(graph, freeze_until: str | None, train_last: int | None):
-    """Freeze ``graph`` as the options ask; returns the nodes frozen."""
+def check_freeze_options(freeze_until: str | None, train_last: int | None) -> None:
     if freeze_until is not None and train_last is not None:
         raise click.UsageError("use either --freeze-until or --train-last, not both")
+
+
+def apply_freeze(graph, freeze_until: str | None, train_last: int | None):
+    """Freeze ``graph`` as the options ask; returns the nodes frozen."""
+    check_freeze_options(freeze_until, train_last)
     if freeze_until is None and train_last is None:
         return []
     from archcalc.training import freeze
@@ -96,8 +100,7 @@ def command(spec, input_shape, overrides, batch, dtype, optimizer, device, freez
     from archcalc.report import formats
     from archcalc.training import prepare_transfer
 
-    if freeze_until is not None and train_last is not None:
-        raise click.UsageError("use either --freeze-until or --train-last, not both")
+    check_freeze_options(freeze_until, train_last)
     if classes is not None and "num_classes" in overrides:
         raise click.UsageError("use either --classes or --set num_classes=..., not both")
     graph, changes = prepare_transfer(spec, classes=classes, freeze_until=freeze_until, train_last=train_last,
