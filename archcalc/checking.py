@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from archcalc.errors import Location, SpecError
+from archcalc.limits import LIMITS
 from archcalc.expect import ExpectResult, check_expectations
 from archcalc.units import format_bytes, format_count
 
@@ -53,6 +55,21 @@ def spec_files(paths: Iterable[str | Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+# A line that starts with the `layers:` key: how a spec is told from other YAML
+# (workflows, pre-commit configs, compose files) when a hook hands over every file.
+_LAYERS_KEY = re.compile(rb"^[\"']?layers[\"']?[ \t]*:", re.M)
+
+
+def is_spec(path: Path) -> bool:
+    """Whether a YAML file is an archcalc spec: it has a top-level ``layers:`` key.
+
+    Read as bytes and searched, not parsed, so a spec with a syntax error is still a
+    spec (and gets its error), and a file too large to parse is judged by its start.
+    """
+    with open(path, "rb") as file:
+        return _LAYERS_KEY.search(file.read(LIMITS.max_file_bytes)) is not None
 
 
 def check_file(path: Path | str, budgets: Mapping[str, float], overrides: Mapping[str, Any] | None = None) -> FileReport:

@@ -220,7 +220,7 @@ def _without_torch(*cli_args):
 def test_missing_torch_is_one_line_naming_the_extra(command):
     result = _without_torch(*command)
     assert result.returncode == 1, result.stderr
-    assert "pip install 'archcalc[torch]'" in result.stderr
+    assert "pip install 'archcalc[torch]' (from a checkout: pip install '.[torch]')" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
 

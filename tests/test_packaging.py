@@ -33,6 +33,9 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
     summary = subprocess.run([str(bin_dir / "archcalc"), "summary", "vgg16"], cwd=elsewhere, env=env,
                              capture_output=True, text=True, check=True)
     assert "138,357,544" in summary.stdout
+    as_module = subprocess.run([str(bin_dir / "python"), "-m", "archcalc", "summary", "vgg16"], cwd=elsewhere,
+                               env=env, capture_output=True, text=True, check=True)
+    assert as_module.stdout == summary.stdout
     located = subprocess.run(
         [str(bin_dir / "python"), "-c", "import archcalc.library as l; print(l.specs_dir())"],
         cwd=elsewhere, env=env, capture_output=True, text=True, check=True,

@@ -220,7 +220,8 @@ def test_missing_matplotlib_is_one_line_naming_the_extra(run, tmp_path, monkeypa
         result = run("plot", *args, "-o", str(tmp_path / "x.png"))
         assert result.exit_code == 1
         assert result.output.strip() == (
-            "error: plotting needs matplotlib, which is not installed; run: pip install 'archcalc[plot]'"
+            "error: plotting needs matplotlib, which is not installed; run: pip install 'archcalc[plot]' "
+            "(from a checkout: pip install '.[plot]')"
         )
     # The diagram needs no extra.
     assert run("diagram", "vgg16", "--depth", "1").exit_code == 0

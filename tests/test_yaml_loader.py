@@ -9,6 +9,7 @@ import pytest
 
 import archcalc
 from archcalc.errors import SpecError
+from archcalc.limits import LIMITS
 from archcalc.spec.yaml_loader import LList, LMap, load_yaml, load_yaml_file
 
 
@@ -221,12 +222,19 @@ def test_alias_bomb_is_refused_quickly_at_the_alias():
     assert exc.location.source_line[exc.column - 1] == "*"
 
 
-def test_deep_nesting_is_refused_without_recursing():
+@pytest.mark.parametrize("depth", [150, 100_000])
+def test_deep_nesting_is_refused_without_recursing(depth):
+    # At 100,000 levels libyaml's own depth limit may speak before ours (PyYAML >= 6.0.4):
+    # either way the refusal is ours, on line 1, at a '[' beyond the 100th level, and quick.
+    text = "a: " + "[" * depth + "]" * depth + "\n"
     start = time.perf_counter()
-    exc = refused("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    exc = refused(text)
     assert time.perf_counter() - start < 2
     assert exc.message == "the spec is nested more than 100 levels deep"
-    assert exc.column == 103  # the mapping is the first level, so the 100th '[' is the 101st
+    assert exc.line == 1
+    assert exc.column >= 103  # the mapping is the first level, so the 100th '[' is the 101st
+    assert text[exc.column - 1] == "["
+    assert "max_nesting" in exc.hint
 
 
 def test_yaml_syntax_errors_are_located():
@@ -292,3 +300,15 @@ def test_a_spec_larger_than_the_limit_is_refused_before_parsing(tmp_path, monkey
     with pytest.raises(SpecError, match="the spec is 103 bytes, larger than the limit of 100 bytes"):
         load_yaml_file(path)
     assert load_yaml("name: small\n", "small.yaml") == {"name": "small"}
+
+
+def test_nesting_past_the_parsers_own_limit_says_so(monkeypatch):
+    # With archcalc's limit raised past libyaml's, a refusal by libyaml must not claim ours.
+    monkeypatch.setattr(LIMITS, "max_nesting", 5000)
+    try:
+        load("a: " + "[" * 3000 + "]" * 3000 + "\n")
+    except SpecError as exc:
+        assert exc.message == "the spec is nested more than 1,000 levels deep, more than the YAML parser allows"
+        assert exc.line == 1
+    else:
+        pytest.skip("this YAML parser has no depth limit of its own (pure Python, or libyaml before PyYAML 6.0.4)")

@@ -53,13 +53,17 @@ budget), 2 usage error (e.g. a path that does not exist).""",
               help="Override a variable in every spec checked.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
               help="github prints workflow annotations that point at the spec line.")
-def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt):
+@click.option("--only-specs", is_flag=True,
+              help="Skip YAML files without a top-level `layers:` key (for hooks that pass every YAML file).")
+def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, only_specs):
     """Parse and shape-check specs in PATHS (files or folders, recursively) and verify their `expect:` figures."""
-    from archcalc.checking import check_file, report_to_dict, spec_files
+    from archcalc.checking import check_file, is_spec, report_to_dict, spec_files
 
     files = spec_files(paths)
     if not files:
         raise click.UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
+    skipped = [f for f in files if only_specs and not is_spec(f)]
+    files = [f for f in files if f not in skipped]
     budgets = {
         k: v
         for k, v in (("params", max_params), ("macs", max_macs), ("activation_memory", max_activation_memory))
@@ -69,7 +73,8 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt):
     failed = [r for r in reports if not r.passed]
     if fmt == "json":
         click.echo(json.dumps({"schema": "archcalc.check/1", "passed": not failed,
-                               "files": [report_to_dict(r) for r in reports]}, indent=2))
+                               "files": [report_to_dict(r) for r in reports],
+                               "skipped": [str(f) for f in skipped]}, indent=2))
     elif fmt == "github":
         for r in reports:
             problems = [(r.error.location, r.error.headline().split("error: ", 1)[-1])] if r.error else [
@@ -80,7 +85,7 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt):
                 if loc:
                     where += f",line={loc.line},col={loc.column}"
                 click.echo(f"::error {where}::{_escape(message)}")
-        click.echo(_tally(reports, failed))
+        click.echo(_tally(reports, failed, skipped))
     else:
         for r in reports:
             if r.error:
@@ -91,9 +96,10 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt):
             for f in r.findings:
                 if not f.passed:
                     click.echo(f"  {f.location}: {f.message}")
-        click.echo(_tally(reports, failed))
+        click.echo(_tally(reports, failed, skipped))
     click.get_current_context().exit(1 if failed else 0)
 
 
-def _tally(reports, failed) -> str:
-    return f"archcalc check: {len(reports)} spec(s), {len(reports) - len(failed)} ok, {len(failed)} failing"
+def _tally(reports, failed, skipped) -> str:
+    tally = f"archcalc check: {len(reports)} spec(s), {len(reports) - len(failed)} ok, {len(failed)} failing"
+    return tally + (f", {len(skipped)} other YAML file(s) skipped" if skipped else "")

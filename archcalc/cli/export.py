@@ -19,7 +19,8 @@ The file needs only torch: `from resnet18 import Resnet18; model = Resnet18()`.
 Attribute names are those of the module `archcalc profile` builds, so its
 state_dict loads into the exported class. INPUT_SHAPE holds the (C, H, W) input;
 auxiliary heads, if the spec has them, are built and returned after the main
-output. Needs the torch extra: pip install 'archcalc[torch]'.""",
+output. Needs the torch extra: pip install 'archcalc[torch]'
+(from a checkout: pip install '.[torch]').""",
 )
 @click.argument("spec", shell_complete=complete_spec)
 @click.option("--format", "fmt", type=click.Choice(["torch"]), default="torch", show_default=True,

@@ -45,7 +45,8 @@ Examples:
   archcalc plot landscape -o landscape.png
   archcalc plot landscape vgg16 resnet50 mobilenet-v2 googlenet -o some.svg
 
-Needs matplotlib: pip install 'archcalc[plot]'.""",
+Needs matplotlib: pip install 'archcalc[plot]'
+(from a checkout: pip install '.[plot]').""",
 )
 def command() -> None:
     """Pictures: per-layer bars of one network, or accuracy against operations of many."""

@@ -52,7 +52,8 @@ Examples:
   archcalc profile vgg16 --input 3x64x64 --repeat 5 --no-flops
   archcalc profile vgg16 --min-time 2 --format json -o vgg16-profile.json
 \b
-Needs the torch extra: pip install 'archcalc[torch]'. Parameters and buffers
+Needs the torch extra: pip install 'archcalc[torch]'
+(from a checkout: pip install '.[torch]'). Parameters and buffers
 of the module are checked against the analysis exactly. Conv and linear MACs
 are compared node by node with fvcore (batch 1); fvcore's total also counts
 normalisation and pooling, so it is shown, not compared. Latency is per call

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from archcalc.atomic import write_atomically
 from archcalc.errors import SpecError
+from archcalc.extras import install_hint
 
-INSTALL_HINT = "pip install 'archcalc[plot]'"
+INSTALL_HINT = install_hint("plot")
 FORMATS = ("png", "svg", "pdf")
 
 

@@ -39,6 +39,7 @@ _PLAIN_DATA = "specs are plain data: only strings, numbers, booleans, null, list
 # starts with one of these.
 _MAYBE_NOT_TEXT = frozenset("+-.0123456789~nNtTfF")
 _INT_DIGITS = 4000
+_LIBYAML_MAX_NESTING = 1000
 
 
 class Source:
@@ -260,7 +261,7 @@ class _Composer:
         if frame_parent is not None and isinstance(frame_parent.value, LMap) and frame_parent.key is None:
             raise self.error("mapping keys must be plain names, not lists or mappings", mark)
         if len(self.stack) >= LIMITS.max_nesting:
-            raise self.error(f"the spec is nested more than {LIMITS.max_nesting} levels deep", mark)
+            raise _nesting_error(self.src.at_pos(_pos(mark)))
         self.count(1, mark)
         if mapping:
             value = LMap()
@@ -359,6 +360,14 @@ def _syntax_error(exc: yaml.MarkedYAMLError, src: Source) -> SpecError:
             problem = f"{problem} ({exc.context} that starts here)"
     elif exc.context and context_mark is not None:
         problem = f"{problem} ({exc.context} at line {context_mark.line + 1}, column {context_mark.column + 1})"
+    if "maximum nesting depth" in problem:
+        # The libyaml in PyYAML >= 6.0.4 has a depth limit of its own (1,000), and its
+        # scanner can reach it in a long flow collection before our composer sees the
+        # level that passes ours: the same refusal, at the level libyaml refused.
+        if LIMITS.max_nesting < _LIBYAML_MAX_NESTING:
+            return _nesting_error(src.at(line, col))
+        return SpecError(f"the spec is nested more than {_LIBYAML_MAX_NESTING:,} levels deep, "
+                         "more than the YAML parser allows", src.at(line, col))
     hint = None
     shown_line = src.at(line, col).source_line or ""
     if "\t" in problem or shown_line[col - 1:col] == "\t":
@@ -370,6 +379,11 @@ def _syntax_error(exc: yaml.MarkedYAMLError, src: Source) -> SpecError:
     elif "'{'" in problem or "'}'" in problem or "']'" in problem or "flow" in problem:
         hint = "check the brackets; expressions containing ',' or ':' must be quoted inside { } and [ ]"
     return SpecError(f"YAML syntax: {problem}", src.at(line, col), hint=hint)
+
+
+def _nesting_error(location: Location) -> SpecError:
+    return SpecError(f"the spec is nested more than {LIMITS.max_nesting} levels deep", location,
+                     hint=raise_hint("max_nesting"))
 
 
 def _check_size(size: int, name: str) -> None:

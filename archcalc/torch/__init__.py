@@ -14,9 +14,10 @@ import os
 from dataclasses import dataclass
 
 from archcalc.errors import SpecError
+from archcalc.extras import install_hint
 from archcalc.graph import Node
 
-INSTALL_HINT = "pip install 'archcalc[torch]'"
+INSTALL_HINT = install_hint("torch")
 
 # Names of torch dtypes for the dtype names the analysis knows (int8 has no float modules).
 TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
