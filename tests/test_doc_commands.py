@@ -121,6 +121,7 @@ def masked(line: str) -> str:
     """A profile line with what varies between runs and machines masked."""
     line = re.sub(r"cpu \(.*?\)", "cpu (…)", line)
     line = re.sub(r"\d[\d,.]*", "#", line)
+    line = re.sub("─+", "─", line)  # a rule as wide as the table, which the figures widen
     return " ".join(line.split())
 
 
