@@ -34,6 +34,8 @@ class LayerMetrics:
     activation_bytes: int
     receptive_field: list[int]
     jump: list[int]
+    rf_padding: list[int]
+    global_context: bool
     trainable: bool
     training_only: bool
 
@@ -60,6 +62,8 @@ class LayerMetrics:
             "activation_bytes": self.activation_bytes,
             "receptive_field": self.receptive_field,
             "jump": self.jump,
+            "rf_padding": self.rf_padding,
+            "global_context": self.global_context,
         }
 
 
@@ -99,27 +103,132 @@ class Analysis:
         }
 
 
-def receptive_fields(graph: Graph) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """(size, jump) per node; over a DAG the largest over all paths, not a sum over branches."""
-    result: list[tuple[tuple[int, int], tuple[int, int]]] = []
+@dataclass(frozen=True)
+class ReceptiveField:
+    """Which input positions one output position reads, per axis (height, width).
+
+    Output position ``i`` reads input positions ``start + i * jump`` to
+    ``start + i * jump + size - 1`` (clipped to the input): ``size`` and ``jump``
+    (effective stride) as usual, ``start`` the offset (minus torchscan's effective
+    padding). Over a DAG the window is the union over paths.
+
+    A value broadcast over positions (an SE gate's (C, 1, 1) output) is the same for
+    every position, so it adds no window: it is ``context``, the input region (first,
+    last per axis) that every output position also reads; for a gate made by a global
+    pool it is the whole input. ``exact`` is False where the window is an upper bound
+    (adaptive pooling with uneven bins, joined paths of different jumps).
+    """
+
+    size: tuple[int, int] = (1, 1)
+    jump: tuple[int, int] = (1, 1)
+    start: tuple[int, int] = (0, 0)
+    exact: bool = True
+    context: tuple[tuple[int, int], tuple[int, int]] | None = None
+
+    def window(self, position: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(first, last) input row and column of the window of an output position, unclipped."""
+        return tuple(  # type: ignore[return-value]
+            (self.start[a] + position[a] * self.jump[a], self.start[a] + position[a] * self.jump[a] + self.size[a] - 1)
+            for a in (0, 1)
+        )
+
+    def region(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(first, last) per axis of the window of output position 0: a 1x1 output's whole field."""
+        return self.window((0, 0))
+
+
+def _broadcast(src: Node, node: Node) -> bool:
+    """``src`` is one value per channel spread over the node's positions (a gate)."""
+    return len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
+
+
+def _union(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return tuple((min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a, b))
+
+
+def _join(fields: list[ReceptiveField]) -> ReceptiveField:
+    """The union of the windows of several positional inputs of one node."""
+    if len(fields) == 1:
+        return fields[0]
+    start = tuple(min(f.start[a] for f in fields) for a in (0, 1))
+    end = tuple(max(f.start[a] + f.size[a] for f in fields) for a in (0, 1))
+    jumps = {f.jump for f in fields}
+    context = None
+    for f in fields:
+        context = _union(context, f.context)
+    return ReceptiveField(
+        size=(end[0] - start[0], end[1] - start[1]),
+        jump=max(jumps, key=max),
+        start=start,  # type: ignore[arg-type]
+        exact=len(jumps) == 1 and all(f.exact for f in fields),
+        context=context,
+    )
+
+
+def receptive_fields(graph: Graph) -> list[ReceptiveField]:
+    """The receptive field of every node, in node order (see :class:`ReceptiveField`)."""
+    result: list[ReceptiveField] = []
     for node in graph.nodes:
-        if not node.inputs:
-            result.append(((1, 1), (1, 1)))
-            continue
-        if len(node.inputs) == 1:
-            size, jump = result[node.inputs[0].index]
-        else:
-            ins = [result[src.index] for src in node.inputs]
-            size = (max(r[0][0] for r in ins), max(r[0][1] for r in ins))
-            jump = (max(r[1][0] for r in ins), max(r[1][1] for r in ins))
+        positional = [result[src.index] for src in node.inputs if not _broadcast(src, node)]
+        into = _join(positional) if positional else ReceptiveField()
+        context = into.context
+        for src in node.inputs:
+            if _broadcast(src, node):
+                gate = result[src.index]
+                context = _union(_union(context, gate.context), gate.region())
         step = node.op.receptive_step(node)
         result.append(
-            (
-                (size[0] + (step.kernel[0] - 1) * jump[0], size[1] + (step.kernel[1] - 1) * jump[1]),
-                (jump[0] * step.stride[0], jump[1] * step.stride[1]),
+            ReceptiveField(
+                size=tuple(into.size[a] + (step.kernel[a] - 1) * into.jump[a] for a in (0, 1)),  # type: ignore[arg-type]
+                jump=tuple(into.jump[a] * step.stride[a] for a in (0, 1)),  # type: ignore[arg-type]
+                start=tuple(into.start[a] - step.padding[a] * into.jump[a] for a in (0, 1)),  # type: ignore[arg-type]
+                exact=into.exact and step.exact,
+                context=context,
             )
         )
     return result
+
+
+def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: bool = True,
+                 context: bool = False):
+    """The rows and columns ((first, last), (first, last)) of the network input that one output
+    position of ``node`` reads, or None when it reads none (a position in a pad's zeros).
+
+    Composed from the nodes' receptive steps back to the input. With ``clip`` every node's
+    window is cut to its input's size, so padding anywhere on the way reads nothing: the
+    exact region near borders, where the :class:`ReceptiveField` window (which ignores the
+    padding of layers in between) is an upper bound; ``clip=False`` gives that window.
+    Gates add their region only with ``context``. A flat node has the one position (0, 0).
+    """
+    need: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {node.index: ((position[0],) * 2, (position[1],) * 2)}
+    for current in reversed(graph.nodes[: node.index + 1]):
+        region = need.pop(current.index, None)
+        if region is None:
+            continue
+        if current.op.graph_input:
+            return region
+        step = current.op.receptive_step(current)
+        for src in current.inputs:
+            if _broadcast(src, current):
+                found = ((0, 0), (0, 0)) if context else None
+            else:
+                found = tuple(
+                    (region[a][0] * step.stride[a] - step.padding[a],
+                     region[a][1] * step.stride[a] - step.padding[a] + step.kernel[a] - 1)
+                    for a in (0, 1)
+                )
+                if clip:
+                    size = src.shape[1:] if len(src.shape) == 3 else (1, 1)
+                    found = tuple((max(lo, 0), min(hi, n - 1)) for (lo, hi), n in zip(found, size))
+                    if any(lo > hi for lo, hi in found):
+                        found = None
+            if found is not None:
+                need[src.index] = _union(need.get(src.index), found)
+    return None
 
 
 def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> int:
@@ -136,7 +245,7 @@ def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> i
     keep: set[int] = set()
     live = peak = 0
     for node in nodes:
-        if node.inputs and node.op.aliases_input(node):
+        if node.op.aliases_input(node):
             own = storage[node.inputs[0].index]
         else:
             own = node.index
@@ -174,12 +283,12 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
     fields = receptive_fields(graph)
     rows: list[LayerMetrics] = []
     sizes: dict[int, int] = {}
-    for node, (rf, jump) in zip(graph.nodes, fields):
+    for node, rf in zip(graph.nodes, fields):
         op = node.op
-        weights, biases = op.params(node) if node.inputs else (0, 0)
+        weights, biases = op.params(node)
         elements = numel(node.shape) * batch
         sizes[node.index] = elements * width
-        allocated = 0 if node.inputs and op.aliases_input(node) else elements
+        allocated = 0 if op.aliases_input(node) else elements
         rows.append(
             LayerMetrics(
                 name=node.name,
@@ -189,13 +298,15 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
                 output_shape=list(node.shape),
                 weights=weights,
                 biases=biases,
-                buffers=op.buffers(node) if node.inputs else 0,
-                macs=op.macs(node) * batch if node.inputs else 0,
-                other_ops=op.other_ops(node) * batch if node.inputs else 0,
+                buffers=op.buffers(node),
+                macs=op.macs(node) * batch,
+                other_ops=op.other_ops(node) * batch,
                 activations=allocated,
                 activation_bytes=allocated * width,
-                receptive_field=list(rf),
-                jump=list(jump),
+                receptive_field=list(rf.size),
+                jump=list(rf.jump),
+                rf_padding=[-s for s in rf.start],
+                global_context=rf.context is not None,
                 trainable=not node.frozen,
                 training_only=node.index in aux,
             )

@@ -19,6 +19,7 @@ class Node:
         "name",
         "op",
         "args",
+        "derived",
         "inputs",
         "shape",
         "block",
@@ -44,6 +45,7 @@ class Node:
         self.name = name
         self.op = op
         self.args = args
+        self.derived: Any = None  # what op.derive computed from args and inputs
         self.inputs = inputs
         self.shape: Shape = ()
         self.block = block
@@ -101,7 +103,7 @@ class Graph:
         """
         src = node.inputs[0] if node.inputs else None
         while src is not None:
-            if src.op.kind == "input" or len(src.consumers) != 1 or id(src) in outputs:
+            if src.op.graph_input or len(src.consumers) != 1 or id(src) in outputs:
                 return False
             if not src.op.is_view:
                 return True

@@ -292,7 +292,54 @@ def estimate_memory(
     optimizer: str = "adam",
     device: str = "cuda",
 ) -> MemoryEstimate:
-    """The memory of one training step of ``graph`` (frozen nodes as marked)."""
+    """The memory of one training step of ``graph`` (frozen nodes as marked).
+
+    In phases: what is held for the whole step (:func:`_held_parts`), which storage each
+    output lives in, what autograd keeps per node (:func:`_kept`), then the simulated
+    forward pass, backward pass and optimizer step.
+    """
+    _check_options(dtype, optimizer, device, batch)
+    prec = PRECISIONS[dtype]
+    nodes = training_nodes(graph)
+    rg = requires_grad(graph)
+    counts, parts = _held_parts(graph, prec, optimizer)
+    storage = _storages(nodes)
+    kept = _kept(graph, nodes, rg, storage, prec, device)
+    held = Size()
+    for name in ("weights", "master_weights", "buffers", "optimizer_state", "input"):
+        held = held + parts[name]
+    sim = _Step(held, prec.activation)
+    _forward(sim, graph, nodes, storage, kept)
+    if not any(rg[n.index] for n in nodes):
+        # Nothing trains: the activations are the forward pass's live tensors at their peak.
+        live = [e.live - held for e in sim.events]
+        parts["activations"] = max(live, key=lambda s: s.at(batch))
+    else:
+        parts["activations"] = kept.total
+        _backward(sim, graph, nodes, rg, storage, kept.node_keys, kept.holders, kept.keep, prec, prec.activation)
+        temp = Size(counts.trainable * prec.state) if optimizer in ("adam", "adamw") else Size()
+        sim.live = held + parts["gradients"] + temp
+        sim.mark("optimizer", "step")
+
+    return MemoryEstimate(
+        graph=graph,
+        batch=batch,
+        precision=prec,
+        optimizer=optimizer,
+        device=device,
+        params=counts.params,
+        trainable_params=counts.trainable,
+        trainable_tensors=counts.tensors,
+        buffers=counts.buffers,
+        parts=parts,
+        saved=kept.saved,
+        layers=kept.layers,
+        events=sim.events,
+        first_trainable=kept.first_trainable,
+    )
+
+
+def _check_options(dtype: str, optimizer: str, device: str, batch: int) -> None:
     if dtype not in PRECISIONS:
         raise SpecError(f"unknown training dtype '{dtype}'; expected one of {', '.join(PRECISIONS)}")
     if optimizer not in OPTIMIZERS:
@@ -301,60 +348,94 @@ def estimate_memory(
         raise SpecError(f"unknown device '{device}'; expected one of {', '.join(DEVICES)}")
     if batch < 1:
         raise SpecError(f"batch must be a positive integer, got {batch}")
-    prec = PRECISIONS[dtype]
-    act = prec.activation
-    nodes = training_nodes(graph)
-    rg = requires_grad(graph)
 
-    # --- parameters and what is held for the whole step ------------------------
-    params = trainable = tensors = buffers = 0
+
+@dataclass
+class _Counts:
+    params: int = 0
+    trainable: int = 0
+    tensors: int = 0  # trainable parameter tensors (a weight and a bias are two)
+    buffers: int = 0
+
+
+def _held_parts(graph: Graph, prec: Precision, optimizer: str) -> tuple[_Counts, dict[str, Size]]:
+    """Parameters, buffers, gradients, optimizer state and the input batch: sized once."""
+    counts = _Counts()
     for node in graph.nodes:
-        if not node.inputs:
-            continue
         weights, biases = node.op.params(node)
-        params += weights + biases
-        buffers += node.op.buffers(node)
+        counts.params += weights + biases
+        counts.buffers += node.op.buffers(node)
         if is_trainable(node):
-            trainable += weights + biases
-            tensors += (weights > 0) + (biases > 0)
-    states = OPTIMIZERS[optimizer]
-    step_counters = tensors * 4 if optimizer in ("adam", "adamw") else 0
-    parts = {
-        "weights": Size(params * prec.weight),
+            counts.trainable += weights + biases
+            counts.tensors += (weights > 0) + (biases > 0)
+    step_counters = counts.tensors * 4 if optimizer in ("adam", "adamw") else 0
+    trainable = counts.trainable
+    return counts, {
+        "weights": Size(counts.params * prec.weight),
         "master_weights": Size(trainable * prec.master),
-        "buffers": Size(buffers * prec.weight),
+        "buffers": Size(counts.buffers * prec.weight),
         "gradients": Size(trainable * prec.grad),
-        "optimizer_state": Size(states * trainable * prec.state + step_counters),
-        "input": Size(0, numel(graph.input.shape) * act),
+        "optimizer_state": Size(OPTIMIZERS[optimizer] * trainable * prec.state + step_counters),
+        "input": Size(0, numel(graph.input.shape) * prec.activation),
         "activations": Size(),
     }
 
-    # --- which storage each node's output lives in (train mode) ----------------
+
+def _storages(nodes: list[Node]) -> dict[int, int]:
+    """Which node's storage each output lives in, in train mode (views and in-place share)."""
     storage: dict[int, int] = {}
     for node in nodes:
-        aliased = node.inputs and node.op.training_aliases_input(node)
+        aliased = node.op.training_aliases_input(node)
         storage[node.index] = storage[node.inputs[0].index] if aliased else node.index
+    return storage
 
-    def storage_size(key: int) -> Size:
-        return Size(0, numel(graph.nodes[key].shape) * act)
 
-    # --- what autograd keeps, per node, as distinct storages --------------------
+def _storage_size(graph: Graph, key: int, prec: Precision) -> Size:
+    return Size(0, numel(graph.nodes[key].shape) * prec.activation)
+
+
+@dataclass
+class _Kept:
+    """What autograd keeps: distinct storages, per node the ones it holds, and who holds each."""
+
+    distinct: dict[Any, SavedTensor]
+    node_keys: dict[int, list[Any]]
+    layers: list[LayerMemory]
+    first_trainable: str | None
+    holders: dict[Any, int]
+    keep: set[int]  # storages alive to the end: the outputs and the input
+
+    @property
+    def saved(self) -> list[SavedTensor]:
+        return list(self.distinct.values())
+
+    @property
+    def total(self) -> Size:
+        total = Size()
+        for s in self.distinct.values():
+            if not s.is_input:
+                total = total + s.size
+        return total
+
+
+def _kept(graph: Graph, nodes: list[Node], rg: list[bool], storage: dict[int, int], prec: Precision,
+          device: str) -> _Kept:
+    """Each node's saved_for_backward, as distinct storages (a tensor two nodes keep counts once)."""
     distinct: dict[Any, SavedTensor] = {}
     node_keys: dict[int, list[Any]] = {}
     layers: list[LayerMemory] = []
     first_trainable = None
     for node in nodes:
-        if not node.inputs:
+        if node.op.graph_input:  # the caller's batch: counted as the input part
             continue
         needs = tuple(rg[src.index] for src in node.inputs)
         train = is_trainable(node)
         if train and first_trainable is None:
             first_trainable = node.name
-        items: list[Saved] = node.op.saved_for_backward(node, needs, train)
         keys: list[Any] = []
         listed: list[dict[str, Any]] = []
         new = Size()
-        for k, item in enumerate(items):
+        for k, item in enumerate(node.op.saved_for_backward(node, needs, train)):
             width, type_name = dtype_bytes(item.dtype, prec, device)
             if item.source is None:
                 key: Any = ("new", node.index, k)
@@ -364,7 +445,7 @@ def estimate_memory(
             else:
                 src = node if item.source == "output" else node.inputs[int(item.source)]
                 key = storage[src.index]
-                size = storage_size(key)
+                size = _storage_size(graph, key, prec)
                 owner = graph.nodes[key].name
             first = key not in distinct
             if first:
@@ -379,82 +460,50 @@ def estimate_memory(
                            "owner": owner, "first": first})
         node_keys[node.index] = keys
         layers.append(LayerMemory(node.name, node.kind, train, rg[node.index], params_of(node), listed, new))
-    saved = list(distinct.values())
-    saved_total = Size()
-    for s in saved:
-        if not s.is_input:
-            saved_total = saved_total + s.size
-
-    # --- the simulated step -------------------------------------------------------
-    held = Size()
-    for name in ("weights", "master_weights", "buffers", "optimizer_state", "input"):
-        held = held + parts[name]
-    sim = _Step(held)
     holders: dict[Any, int] = {}
     for keys in node_keys.values():
         for key in keys:
             holders[key] = holders.get(key, 0) + 1
-    in_step = {n.index for n in nodes}
     keep = {storage[out.index] for out in graph.outputs} | {graph.input.index}
+    return _Kept(distinct, node_keys, layers, first_trainable, holders, keep)
+
+
+def _forward(sim: "_Step", graph: Graph, nodes: list[Node], storage: dict[int, int], kept: _Kept) -> None:
+    """The forward pass in train mode: outputs are freed after their last reader unless kept."""
+    in_step = {n.index for n in nodes}
     pending: dict[int, int] = {}
     sim.mark("start", "input")
 
-    def release_forward(key: int) -> None:
-        if key in sim.alive and pending.get(key, 0) == 0 and holders.get(key, 0) == 0 and key not in keep:
+    def release(key: int) -> None:
+        if (key in sim.alive and pending.get(key, 0) == 0 and kept.holders.get(key, 0) == 0
+                and key not in kept.keep):
             sim.free(key)
 
     for node in nodes:
         key = storage[node.index]
-        if not node.inputs:
+        if node.op.graph_input:
             sim.alive[key] = Size()  # the input batch is counted as held
         elif key == node.index:
-            sim.alloc(key, storage_size(key))
+            sim.alloc(key, Size(0, numel(node.shape) * sim.activation))
         pending[key] = pending.get(key, 0) + sum(1 for c in node.consumers if c.index in in_step)
-        for k in node_keys.get(node.index, []):
+        for k in kept.node_keys.get(node.index, []):
             if isinstance(k, tuple):  # made for the backward pass: born here
-                sim.alloc(k, distinct[k].size)
-        if node.inputs:
+                sim.alloc(k, kept.distinct[k].size)
+        if not node.op.graph_input:
             sim.mark("forward", node.name)
         for src in node.inputs:
             skey = storage[src.index]
             pending[skey] -= 1
-            release_forward(skey)
-        release_forward(key)
-    if not any(rg[n.index] for n in nodes):
-        # Nothing trains: the activations are the forward pass's live tensors at their peak.
-        live = [e.live - held for e in sim.events]
-        parts["activations"] = max(live, key=lambda s: s.at(batch))
-    else:
-        parts["activations"] = saved_total
-        _backward(sim, graph, nodes, rg, storage, node_keys, holders, keep, prec, act)
-        grads = parts["gradients"]
-        temp = Size(trainable * prec.state) if optimizer in ("adam", "adamw") else Size()
-        sim.live = held + grads + temp
-        sim.mark("optimizer", "step")
-
-    return MemoryEstimate(
-        graph=graph,
-        batch=batch,
-        precision=prec,
-        optimizer=optimizer,
-        device=device,
-        params=params,
-        trainable_params=trainable,
-        trainable_tensors=tensors,
-        buffers=buffers,
-        parts=parts,
-        saved=saved,
-        layers=layers,
-        events=sim.events,
-        first_trainable=first_trainable,
-    )
+            release(skey)
+        release(key)
 
 
 class _Step:
     """Live bytes during the simulated step, with an event after each allocation point."""
 
-    def __init__(self, held: Size) -> None:
+    def __init__(self, held: Size, activation: int) -> None:
         self.live = held
+        self.activation = activation  # bytes per activation value
         self.alive: dict[Any, Size] = {}
         self.events: list[Event] = []
 
@@ -511,7 +560,7 @@ def _backward(sim: _Step, graph: Graph, nodes: list[Node], rg: list[bool], stora
         if rg[out.index] and out.index not in grads:
             grads[out.index] = new_grad(out)
     for node in reversed(nodes):
-        if not node.inputs or not rg[node.index]:
+        if not rg[node.index]:
             continue
         grad = grads.pop(node.index, None)
         if is_trainable(node):

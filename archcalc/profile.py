@@ -87,8 +87,9 @@ def profile(
     report = progress or (lambda stage, done, total: None)
     graph = spec if isinstance(spec, Graph) else load(spec, overrides=overrides)
     on_cpu = device_type(device) == "cpu"
+    analysis = analyze_graph(graph, batch=1, dtype=dtype)  # per sample: every step below scales it
     if on_cpu and not allow_large:  # refuse what cannot fit before the seconds of importing torch
-        check_memory(graph, "cpu", max(batches), dtype)
+        check_memory(graph, "cpu", max(batches), dtype, analysis)
     torch = require_torch(fvcore=flops)
     from archcalc.torch.build import build_module, inference_module, input_tensor, parameter_check
     from archcalc.torch.timing import measure_peak_memory, summarize, time_forward, torch_threads
@@ -99,15 +100,16 @@ def profile(
 
     with torch_threads(threads) as used_threads:
         # On CPU memory was checked above, so building does not analyse the graph again.
-        module = build_module(graph, device=dev, dtype=dtype, batch=max(batches), allow_large=allow_large or on_cpu)
+        module = build_module(graph, device=dev, dtype=dtype, batch=max(batches), allow_large=allow_large or on_cpu,
+                              analysis=analysis)
         report("build", 1, 1)
-        params = parameter_check(graph, module)
+        params = parameter_check(graph, module, analysis)
         report("params", 1, 1)
         flop_result = None
         if flops:
             from archcalc.torch.flops import compare_flops
 
-            flop_result = compare_flops(graph, module, input_tensor(graph, 1, dev, dtype)).to_dict()
+            flop_result = compare_flops(graph, module, input_tensor(graph, 1, dev, dtype), analysis=analysis).to_dict()
             report("flops", 1, 1)
 
         runner = inference_module(module, graph)
@@ -118,7 +120,6 @@ def profile(
 
         results = []
         for batch in batches:
-            analysis = analyze_graph(graph, batch=batch, dtype=dtype)
             x = input_tensor(graph, batch, dev, dtype, channels_last)
             times = time_forward(
                 runner,
@@ -128,13 +129,13 @@ def profile(
                 min_time=min_time,
                 progress=lambda stage, done, total, b=batch: report(f"{stage} batch={b}", done, total),
             )
-            entry: dict[str, Any] = {"latency": summarize(times, batch, analysis.totals["macs"], warmup).to_dict()}
+            entry: dict[str, Any] = {"latency": summarize(times, batch, analysis.totals["macs"] * batch, warmup).to_dict()}
             if memory:
                 measured = measure_peak_memory(runner, x)
                 entry["memory"] = {
                     **measured.to_dict(),
                     "measured_with_input_bytes": measured.peak_bytes + measured.input_bytes,
-                    "analytic_peak_activation_bytes": analysis.totals["peak_activation_bytes"],
+                    "analytic_peak_activation_bytes": analysis.totals["peak_activation_bytes"] * batch,
                     "analytic_param_bytes": analysis.totals["param_bytes"],
                 }
                 report(f"memory batch={batch}", 1, 1)

@@ -17,8 +17,8 @@ from archcalc.suggest import did_you_mean
 
 
 def params_of(node: Node) -> int:
-    """Weights + biases of one node (0 for the input)."""
-    return sum(node.op.params(node)) if node.inputs else 0
+    """Weights + biases of one node."""
+    return sum(node.op.params(node))
 
 
 def is_trainable(node: Node) -> bool:
@@ -32,7 +32,7 @@ def is_weight_layer(node: Node) -> bool:
     BatchNorm's scale and shift are parameters but not weight layers; LeNet's fixed
     RBF codes are never trained.
     """
-    return bool(node.inputs) and node.op.trainable and params_of(node) > 0 and node.op.macs(node) > 0
+    return node.op.trainable and params_of(node) > 0 and node.op.macs(node) > 0
 
 
 def resolve_node(graph: Graph, name: str, option: str = "--freeze-until") -> Node:

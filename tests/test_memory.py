@@ -23,46 +23,17 @@ from archcalc.training import freeze
 
 torch = pytest.importorskip("torch")
 
-from torch.autograd.graph import saved_tensors_hooks  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils._pytree import tree_flatten  # noqa: E402
 from torch.utils.weak import WeakIdKeyDictionary  # noqa: E402
 
-from archcalc.torch.build import build_module, torch_names  # noqa: E402
+from archcalc.torch.build import build_module  # noqa: E402
 
 from conftest import EVERY_KIND  # noqa: E402
+from oracles import measure_saved  # noqa: E402
 
 SMALL = (3, 64, 64)
 BATCH = 2
-
-
-def measure_saved(graph, batch=BATCH, dtype="float32"):
-    """Bytes of each distinct storage autograd saves, by the node that first saves it."""
-    module = build_module(graph, batch=batch, init=False, dtype=dtype).train()
-    skip = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
-    names = torch_names(graph)
-    current = [None]
-    for node in graph.nodes:
-        if node.inputs:
-            module.get_submodule(names[node.index]).register_forward_pre_hook(
-                lambda m, args, name=node.name: current.__setitem__(0, name)
-            )
-    x = torch.randn(batch, *graph.input.shape, dtype=getattr(torch, dtype))
-    skip.add(x.untyped_storage().data_ptr())
-    saved: dict[int, tuple[str, int]] = {}
-
-    def pack(tensor):
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in skip and storage.data_ptr() not in saved:
-            saved[storage.data_ptr()] = (current[0], storage.nbytes())
-        return tensor  # kept alive, so no address is reused while we count
-
-    with saved_tensors_hooks(pack, lambda tensor: tensor):
-        module(x)
-    per_node: dict[str, int] = {}
-    for name, nbytes in saved.values():
-        per_node[name] = per_node.get(name, 0) + nbytes
-    return per_node
 
 
 def estimated_saved(graph, batch=BATCH, dtype="float32"):

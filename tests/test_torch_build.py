@@ -114,7 +114,7 @@ def test_table_conv_has_exactly_the_table_parameters(kinds):
 
 
 def test_table_conv_equals_a_masked_dense_convolution():
-    from archcalc.torch.modules import TableConv2d
+    from archcalc.ops.conv import TableConv2d
 
     table = [[2, 0], [1], [0, 1, 2], [2, 1]]
     conv = TableConv2d(table, 3, bias=True)
@@ -131,7 +131,8 @@ def test_table_conv_equals_a_masked_dense_convolution():
 
 
 def test_subsample_and_rbf_follow_lenet():
-    from archcalc.torch.modules import RBF, Subsample
+    from archcalc.ops.linear import RBF
+    from archcalc.ops.pool import Subsample
 
     sub = Subsample(3, 2)
     x = torch.randn(1, 3, 4, 4)

@@ -36,7 +36,7 @@ def command(kind):
     for h in ("Kind", "Family", "Arguments", "What it is"):
         table.add_column(h)
     for op in sorted(REGISTRY.kinds(), key=lambda o: (o.family, o.kind)):
-        if op.kind == "input":
+        if op.graph_input:
             continue
         table.add_row(op.kind, op.family, ", ".join(f.name for f in op.fields) or "-", op.doc)
     console().print(table)

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, Saved, numel, register, saved_input, saved_output
+from archcalc.ops.base import (
+    Example,
+    Field,
+    Op,
+    Saved,
+    elementwise,
+    no_params,
+    none,
+    pointwise,
+    register,
+    same_shape,
+    saved_input,
+    saved_output,
+)
 
 
 class _Activation(Op):
     family = "activation"
     torch_name: str = ""
     can_run_inplace = True
+    examples = (
+        Example((3, 4, 5)),
+        # After a convolution, so that it may run in place.
+        Example((2, 5, 4), before=({"conv": {"out": 3, "kernel": 1}},)),
+    )
 
-    def other_ops(self, node):
-        return numel(node.shape)
+    output_shape = same_shape
+    params = no_params
+    buffers = none
+    macs = none
+    other_ops = elementwise
+    receptive_step = pointwise
 
     def aliases_input(self, node):
         return node.args.get("inplace", False) and node.inplace_allowed
@@ -62,6 +84,7 @@ def _activation(kind: str, torch_name: str, doc: str, *, inplace: bool = True, a
             "aliases": tuple(aliases),
             "torch_name": torch_name,
             "doc": doc,
+            "rules": "in place (no new activation memory) unless `inplace: false`" if inplace else "a new tensor",
             "fields": fields,
             "can_run_inplace": inplace,
             "__module__": __name__,
@@ -85,6 +108,7 @@ class LeakyReLU(_Activation):
     kind = "leaky_relu"
     torch_name = "LeakyReLU"
     doc = "x if x > 0 else slope * x"
+    rules = "in place (no new activation memory) unless `inplace: false`"
     fields = (Field("negative_slope", "float", 0.01, "slope for x < 0"), _INPLACE)
     positional = ("negative_slope",)
 
@@ -97,6 +121,8 @@ class Softmax(_Activation):
     kind = "softmax"
     torch_name = "Softmax"
     doc = "Softmax over channels (or features of a flat input)."
+    rules = "a new tensor"
+    examples = (Example((4, 3, 3)), Example((5,)))
     can_run_inplace = False
 
     def torch_kwargs(self, node):

@@ -1,10 +1,52 @@
 """What a layer kind is: its arguments, and every rule about it in one class.
 
-Each kind subclasses :class:`Op` once and states its fields, its shape rule,
-parameters, MACs, other operations, receptive-field step and torch module. The
-analytic path and the torch path both read these methods, so they cannot drift
-apart. Methods receive the :class:`~archcalc.graph.Node` being built; its
-``args`` are already type-checked values, ``inputs`` the producing nodes.
+Adding a layer kind is one file under ``archcalc/ops/`` (imported by
+``archcalc/ops/__init__.py``, or any module imported before a spec is read): a
+subclass of :class:`Op` decorated with :func:`register`. Everything else, the spec
+language, the JSON Schema, the kinds table of docs/spec-format.md, ``archcalc
+kinds``, the torch module, ``export`` and the per-kind torch oracle tests, is
+derived from the class.
+
+The contract
+------------
+
+Units. Every count is **per sample**: MACs, other ops, activations and saved
+tensors are for one image, and the analysis multiplies them by the batch.
+Parameters and buffers are per network. Shapes are without the batch axis:
+``(C, H, W)`` or ``(features,)``.
+
+When each hook runs. The builder converts the written arguments (``node.args``,
+typed by the kind's :class:`Field` list; a kind never changes them) and knows the
+inputs (``node.inputs``, each with its ``shape``). Then, in this order and once:
+
+1. :meth:`Op.derive` computes the values the rules share that are not written
+   (resolved padding, a default stride, a depthwise conv's groups). They are kept
+   beside the node as ``node.derived`` and never written into ``node.args``.
+2. :meth:`Op.output_shape`, a pure function of the inputs, args and derived values.
+3. Once ``node.shape`` is set, the counting rules may be called, any number of
+   times, in any order: :meth:`params`, :meth:`buffers`, :meth:`macs`,
+   :meth:`other_ops`, :meth:`receptive_step`, :meth:`saved_for_backward`,
+   :meth:`torch_module`. They read the node only.
+
+Only ``derive`` and ``output_shape`` may raise, with :class:`OpError` (the builder
+points at the argument named by ``OpError.field``). The counting rules must not
+fail on a node that has a shape.
+
+No silent zero. Each counting rule is a decision of the kind: :func:`register`
+refuses a class that neither defines a rule nor declares it with one of the
+declarations below (``macs = none``, ``receptive_step = pointwise``, ...), so a
+forgotten rule is an error at import, never a quiet 0 in every table.
+
+Examples. Every kind lists small :class:`Example` s (an input shape and what a spec
+writes for the layer); the oracle tests build each one as a real torch module and
+compare every rule, per node, with torch: shapes, parameters, buffers, MACs,
+other ops, saved tensors and the receptive field. A kind without examples fails
+a test.
+
+Torch. ``torch_module`` imports torch lazily (the analytic path never imports it).
+A kind that needs its own ``nn.Module`` defines it in its own file with
+:func:`torch_class`; ``archcalc export`` copies such classes into the exported
+file, so they may use only ``torch``, ``nn``, ``F`` and ``math``.
 """
 
 from __future__ import annotations
@@ -29,8 +71,9 @@ class OpError(ValueError):
 class Field:
     """One argument of a layer kind.
 
-    ``type`` names a converter in :mod:`archcalc.spec.fields`; ``minimum``
-    applies to integers (and to both halves of a pair).
+    ``type`` names one of :data:`archcalc.spec.fields.TYPES` (its converter and its JSON
+    Schema): int, pair, padding, float, bool, table or choice (one of ``choices``).
+    ``minimum`` applies to integers (and to both halves of a pair).
     """
 
     name: str
@@ -45,23 +88,42 @@ class Field:
     def required(self) -> bool:
         return self.default is REQUIRED
 
-    @property
-    def default_value(self) -> Any:
-        """The default in the form the field's converter would produce."""
-        if self.type in ("pair", "padding") and isinstance(self.default, int):
-            return (self.default, self.default)
-        return self.default
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReceptiveStep:
-    """How a node grows the receptive field: effective kernel and stride per axis."""
+    """How a node moves the receptive field, per axis (height, width), in its input's grid.
+
+    Output position ``i`` reads input positions ``i * stride - padding`` to
+    ``i * stride - padding + kernel - 1`` (``kernel`` is the span of a dilated
+    kernel, ``padding`` the rows or columns before the first input one). ``exact``
+    is False where the window is an upper bound (adaptive pooling with uneven bins).
+    """
 
     kernel: tuple[int, int] = (1, 1)
     stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    exact: bool = True
 
 
 IDENTITY_STEP = ReceptiveStep()
+
+
+@dataclass(frozen=True)
+class Example:
+    """A small case of a kind, for its oracle tests and its reference: ``input`` is the
+    network input's shape, ``value`` what a spec writes after ``kind:`` (arguments as a
+    mapping, a positional list or scalar, branches for a merge, None for none), and
+    ``before`` the layers written ahead of it (to make its inputs)."""
+
+    input: Shape
+    value: Any = None
+    before: tuple[Any, ...] = ()
+
+    def spec(self, kind: str) -> dict[str, Any]:
+        """The example as a spec document."""
+        layer = kind if self.value is None else {kind: self.value}
+        return {"name": f"{kind}-example", "input": list(self.input), "layers": [*self.before, layer]}
 
 
 @dataclass(frozen=True)
@@ -97,41 +159,79 @@ def saved_output(node, what: str = "output") -> Saved:
 
 
 class Op:
-    """Base of every layer kind. Subclasses set the class attributes and rules."""
+    """Base of every layer kind; see the module docstring for the contract.
+
+    Class attributes describe the kind; methods are its rules. The rules that count
+    (``params``, ``buffers``, ``macs``, ``other_ops``, ``receptive_step``,
+    ``saved_for_backward``, ``torch_module``) have no default: each kind defines or
+    declares every one of them.
+    """
 
     kind: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
+    # Groups kinds in `archcalc kinds`, the reference table and plot colours.
     family: ClassVar[str] = "other"
+    # One line: what the kind is (shown by `archcalc kinds`).
     doc: ClassVar[str] = ""
+    # Its shape rule and counting in a sentence, for the reference table of docs/spec-format.md.
+    rules: ClassVar[str] = ""
     fields: ClassVar[tuple[Field, ...]] = ()
     positional: ClassVar[tuple[str, ...]] = ()
+    examples: ClassVar[tuple[Example, ...]] = ()
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int | None] = 1
     # Output shares the input's storage: views, eval-mode identities.
     is_view: ClassVar[bool] = False
     # Trainable unless the spec says otherwise (LeNet's fixed RBF says otherwise).
     trainable: ClassVar[bool] = True
+    # The network input (no inputs): a placeholder in torch; its memory belongs to the caller.
+    graph_input: ClassVar[bool] = False
+    # Written as `kind: [[branch], [branch], ...]`: each branch's output is one input.
+    branch_merge: ClassVar[bool] = False
+    # An inferred projection shortcut gets this kind too when the main path has it (batchnorm).
+    shortcut_norm: ClassVar[bool] = False
+    # The counters whose figure for this kind's module equals its MACs: "flop_counter"
+    # (torch.utils.flop_counter, which counts matrix products and convolutions only) and
+    # "fvcore". The oracle tests hold the kind to each one named.
+    mac_counters: ClassVar[tuple[str, ...]] = ("flop_counter",)
 
-    # --- analytic rules -------------------------------------------------
+    # --- shape (run once, may raise OpError) ----------------------------
+    def derive(self, node) -> Any:
+        """Values the rules share that the spec does not write (resolved padding, a default
+        stride); kept as ``node.derived``. Runs before :meth:`output_shape`; pure."""
+        return None
+
     def output_shape(self, node) -> Shape:
-        return node.inputs[0].shape
+        """The output shape, per sample; pure (it writes nothing into the node)."""
+        raise NotImplementedError
 
+    # --- counting (node.shape is set; must not raise) -------------------
     def params(self, node) -> tuple[int, int]:
-        """(weights, biases)."""
-        return (0, 0)
+        """(weights, biases): the elements of the module's parameters (biases: those named ``bias``)."""
+        raise NotImplementedError
 
     def buffers(self, node) -> int:
-        return 0
+        """Elements of the module's buffers (batch norm's running statistics)."""
+        raise NotImplementedError
 
     def macs(self, node) -> int:
-        return 0
+        """Multiply-accumulates per sample (conv: ``H_out·W_out·C_out·k_h·k_w·C_in/groups``)."""
+        raise NotImplementedError
 
     def other_ops(self, node) -> int:
-        """Operations that are not multiply-accumulates (bias adds, pooling, ...)."""
-        return 0
+        """Operations per sample that are not multiply-accumulates: one per element an
+        elementwise operation produces (bias adds, activations, sums, products, normalising),
+        one per element a window or reduction reads (pooling, means). Moving data (concat,
+        pad, views) costs nothing."""
+        raise NotImplementedError
 
     def receptive_step(self, node) -> ReceptiveStep:
-        return IDENTITY_STEP
+        """How an output position's window of input positions is placed (see ReceptiveStep)."""
+        raise NotImplementedError
+
+    def label(self, node) -> str:
+        """A short description for diagrams: the kind, and its window where it has one."""
+        return self.kind
 
     def aliases_input(self, node) -> bool:
         """True when the output reuses the input's memory (views, in-place)."""
@@ -158,18 +258,110 @@ class Op:
         ``needs_input_grad[i]`` tells whether input ``i`` requires grad (something
         trainable lies before it); ``trainable`` whether this node's own parameters
         do. When neither holds, torch records no backward node and keeps nothing.
-        Parameters (a convolution also keeps its weight) are never listed. This
-        default keeps every input, the need of most kinds; each built-in kind
-        states its own rule, following torch's derivatives (derivatives.yaml).
+        Parameters (a convolution also keeps its weight) are never listed. Each kind
+        states its own rule, following torch's derivatives (derivatives.yaml);
+        :func:`keeps_inputs` is the rule of most.
         """
-        if not (any(needs_input_grad) or trainable):
-            return []
-        return [saved_input(node, i) for i in range(len(node.inputs))]
+        raise NotImplementedError
 
     # --- torch ----------------------------------------------------------
     def torch_module(self, node):
-        """A ``torch.nn.Module`` computing this node; torch is imported lazily."""
-        raise NotImplementedError(f"no torch module for kind '{self.kind}'")
+        """A ``torch.nn.Module`` computing this node; torch is imported inside."""
+        raise NotImplementedError
+
+
+# --- declarations: a rule the kind states as "none" -------------------------
+
+def none(op, node) -> int:
+    """The kind has none of this (no buffers, no MACs, no other ops): declared, not defaulted."""
+    return 0
+
+
+def no_params(op, node) -> tuple[int, int]:
+    """The kind has no parameters."""
+    return (0, 0)
+
+
+def pointwise(op, node) -> ReceptiveStep:
+    """Each output position reads the same input position only."""
+    return IDENTITY_STEP
+
+
+def same_shape(op, node) -> Shape:
+    """The output has the first input's shape."""
+    return node.inputs[0].shape
+
+
+def keeps_nothing(op, node, needs_input_grad, trainable) -> list[Saved]:
+    """Its backward needs no tensor from the forward pass."""
+    return []
+
+
+def keeps_inputs(op, node, needs_input_grad, trainable) -> list[Saved]:
+    """Its backward keeps every input, when anything needs a gradient."""
+    if not (any(needs_input_grad) or trainable):
+        return []
+    return [saved_input(node, i) for i in range(len(node.inputs))]
+
+
+def elementwise(op, node) -> int:
+    """One operation per output element."""
+    return numel(node.shape)
+
+
+RULES = ("output_shape", "params", "buffers", "macs", "other_ops", "receptive_step", "saved_for_backward",
+         "torch_module")
+
+
+def missing_rules(cls: type[Op]) -> list[str]:
+    """The rules ``cls`` neither defines nor declares."""
+    return [rule for rule in RULES if getattr(cls, rule) is getattr(Op, rule)]
+
+
+# --- torch classes beside their kind ----------------------------------------
+
+class TorchClass:
+    """A custom ``nn.Module`` class, defined in its kind's file without importing torch.
+
+    Decorate a function ``def Name(torch, nn, F, math):`` that defines and returns the
+    class ``Name``; calling the handle builds the class once, on first use, then
+    constructs it. :func:`archcalc.torch.build.export_torch_source` copies the class's
+    source (the function's body) into an exported file, so it may use only those four
+    names.
+    """
+
+    def __init__(self, define: Callable) -> None:
+        self.define = define
+        self.name = define.__name__
+        self._cls = None
+
+    @property
+    def cls(self):
+        if self._cls is None:
+            import math as math_module
+
+            import torch
+            import torch.nn.functional as F
+            from torch import nn
+
+            self._cls = self.define(torch, nn, F, math_module)
+            if self._cls.__name__ != self.name:
+                raise TypeError(f"torch_class {self.name} returned a class named {self._cls.__name__}")
+        return self._cls
+
+    def __call__(self, *args, **kwargs):
+        return self.cls(*args, **kwargs)
+
+
+TORCH_CLASSES: dict[str, TorchClass] = {}
+
+
+def torch_class(define: Callable) -> TorchClass:
+    """Register a custom module class (see :class:`TorchClass`) under its name, once."""
+    if define.__name__ in TORCH_CLASSES:
+        raise RuntimeError(f"torch class '{define.__name__}' defined twice")
+    handle = TORCH_CLASSES[define.__name__] = TorchClass(define)
+    return handle
 
 
 def numel(shape: Sequence[int]) -> int:
@@ -235,19 +427,40 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[in
     return total // 2, total - total // 2
 
 
-def resolve_padding(node, h: int, w: int) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) from an int, a pair, 'same' or 'valid'."""
-    a = node.args
-    padding = a["padding"]
-    kh, kw = a["kernel"]
-    sh, sw = a["stride"]
-    dh, dw = a.get("dilation", (1, 1))
+def resolve_padding(padding, kernel, stride, dilation, h: int, w: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from an int pair, 'same' or 'valid'."""
     if padding == "valid":
         return (0, 0, 0, 0)
     if padding == "same":
-        return same_padding(h, kh, sh, dh) + same_padding(w, kw, sw, dw)
+        return same_padding(h, kernel[0], stride[0], dilation[0]) + same_padding(w, kernel[1], stride[1], dilation[1])
     ph, pw = padding
     return (ph, ph, pw, pw)
+
+
+def window_label(kind: str, kernel: tuple[int, int], stride: tuple[int, int], groups: int = 1) -> str:
+    """'conv 3×3 /2 g4': a windowed kind's label for diagrams."""
+    def pair(values):
+        return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
+
+    text = f"{kind} {kernel[0]}×{kernel[1]}"
+    if max(stride) > 1:
+        text += f" /{pair(stride)}"
+    if groups > 1:
+        text += f" g{groups}"
+    return text
+
+
+@dataclass(frozen=True)
+class Window:
+    """The resolved geometry of a sliding window: what ``derive`` keeps for conv and pools."""
+
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]  # top, bottom, left, right
+
+    @property
+    def symmetric(self) -> bool:
+        top, bottom, left, right = self.pads
+        return top == bottom and left == right
 
 
 @dataclass
@@ -257,12 +470,30 @@ class Registry:
     ops: dict[str, Op] = field(default_factory=dict)
 
     def register(self, cls: type[Op]) -> type[Op]:
+        missing = missing_rules(cls)
+        if missing:
+            raise TypeError(
+                f"layer kind '{cls.kind}' states no rule for {', '.join(missing)}: define each, or declare it "
+                "with one of archcalc.ops.base's declarations (e.g. `macs = none`, `receptive_step = pointwise`)"
+            )
+        from archcalc.spec.fields import TYPES
+
+        unknown = [f"{f.name}: {f.type}" for f in cls.fields if f.type not in TYPES]
+        if unknown:
+            raise TypeError(f"layer kind '{cls.kind}' has fields of unknown types ({', '.join(unknown)}); "
+                            f"known: {', '.join(TYPES)}")
         op = cls()
         for name in (cls.kind, *cls.aliases):
             if name in self.ops:
                 raise RuntimeError(f"layer kind '{name}' defined twice")
             self.ops[name] = op
         return cls
+
+    def remove(self, kind: str) -> None:
+        """Forget a kind and its aliases (a kind registered by a test for its duration)."""
+        op = self.ops[kind]
+        for name in (op.kind, *op.aliases):
+            del self.ops[name]
 
     def get(self, name: str) -> Op | None:
         return self.ops.get(name)

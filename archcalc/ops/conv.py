@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from archcalc.ops.base import (
+    Example,
     Field,
     Op,
     OpError,
     ReceptiveStep,
     Saved,
+    Window,
     expect_image,
+    none,
     numel,
     register,
     resolve_padding,
     saved_input,
+    torch_class,
+    window_label,
     window_output,
 )
 
@@ -24,12 +31,25 @@ _WINDOW_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class ConvGeometry(Window):
+    """A convolution's resolved arguments: a depthwise one derives ``out`` and ``groups``."""
+
+    out: int = 0
+    groups: int = 1
+    table: tuple[tuple[int, ...], ...] | None = None
+
+
 @register
 class Conv(Op):
     kind = "conv"
     aliases = ("conv2d",)
     family = "conv"
     doc = "2-D convolution; grouped and depthwise through `groups`, LeNet-5 style partial connections through `table`."
+    rules = (
+        "MACs `H_out·W_out·C_out·k_h·k_w·C_in/groups`; `same` pads like TensorFlow (output = ceil(input/stride), "
+        "extra padding at the end); a `table` row lists the input channels of one output channel"
+    )
     fields = (
         Field("out", "int", doc="output channels", minimum=1),
         *_WINDOW_FIELDS,
@@ -43,8 +63,16 @@ class Conv(Op):
         ),
     )
     positional = ("out", "kernel", "stride", "padding")
+    mac_counters = ("flop_counter", "fvcore")
+    examples = (
+        Example((3, 9, 9), {"out": 4, "kernel": 3, "stride": 2, "padding": 1}),
+        Example((4, 8, 7), {"out": 6, "kernel": [3, 2], "padding": "same", "stride": 2, "dilation": [1, 2],
+                            "groups": 2, "bias": False}),
+        Example((3, 7, 7), {"out": 3, "kernel": 3, "padding": 1, "table": [[0, 1], [2], [1, 2]]}),
+        Example((4, 6, 6), {"out": 2, "kernel": 2, "padding": "same", "table": [[0, 3], [1, 2]]}),
+    )
 
-    def output_shape(self, node):
+    def derive(self, node):
         c, h, w = expect_image(node)
         a = node.args
         groups, out = a["groups"], a["out"]
@@ -60,11 +88,21 @@ class Conv(Op):
                 f"conv '{node.name}': output channels {out} are not divisible by groups={groups}",
                 "groups",
             )
-        a["pads"] = pads = resolve_padding(node, h, w)
-        (kh, kw), (sh, sw), (dh, dw) = a["kernel"], a["stride"], a["dilation"]
-        ho = window_output(h, kh, sh, pads[0] + pads[1], dh, False, "height", node, pads[0])
-        wo = window_output(w, kw, sw, pads[2] + pads[3], dw, False, "width", node, pads[2])
-        return (out, ho, wo)
+        return self._geometry(node, h, w, out, groups, a["table"])
+
+    @staticmethod
+    def _geometry(node, h, w, out, groups, table) -> ConvGeometry:
+        a = node.args
+        pads = resolve_padding(a["padding"], a["kernel"], a["stride"], a["dilation"], h, w)
+        return ConvGeometry(a["stride"], pads, out, groups, table)
+
+    def output_shape(self, node):
+        _, h, w = node.inputs[0].shape
+        g = node.derived
+        (kh, kw), (sh, sw), (dh, dw) = node.args["kernel"], g.stride, node.args["dilation"]
+        ho = window_output(h, kh, sh, g.pads[0] + g.pads[1], dh, False, "height", node, g.pads[0])
+        wo = window_output(w, kw, sw, g.pads[2] + g.pads[3], dw, False, "width", node, g.pads[2])
+        return (g.out, ho, wo)
 
     def _check_table(self, node, channels: int) -> None:
         table, out = node.args["table"], node.args["out"]
@@ -83,17 +121,22 @@ class Conv(Op):
                     "table",
                 )
 
+    def label(self, node):
+        return window_label(self.kind, node.args["kernel"], node.derived.stride, node.derived.groups)
+
     def connections(self, node) -> int:
         """Input channels summed over output channels: the weight count per kernel tap."""
-        table = node.args["table"]
-        if table is not None:
-            return sum(len(row) for row in table)
-        return node.args["out"] * node.inputs[0].shape[0] // node.args["groups"]
+        g = node.derived
+        if g.table is not None:
+            return sum(len(row) for row in g.table)
+        return g.out * node.inputs[0].shape[0] // g.groups
 
     def params(self, node):
         kh, kw = node.args["kernel"]
         weights = self.connections(node) * kh * kw
-        return weights, node.args["out"] if node.args["bias"] else 0
+        return weights, node.derived.out if node.args["bias"] else 0
+
+    buffers = none
 
     def macs(self, node):
         _, ho, wo = node.shape
@@ -105,7 +148,11 @@ class Conv(Op):
 
     def receptive_step(self, node):
         (kh, kw), (dh, dw) = node.args["kernel"], node.args["dilation"]
-        return ReceptiveStep((dh * (kh - 1) + 1, dw * (kw - 1) + 1), node.args["stride"])
+        g = node.derived
+        # A dilated kernel reads every d-th position of its span: the span is its window's hull,
+        # which at a border may start in a gap, so it is an upper bound there.
+        return ReceptiveStep((dh * (kh - 1) + 1, dw * (kw - 1) + 1), g.stride, (g.pads[0], g.pads[2]),
+                             exact=(dh, dw) == (1, 1))
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """torch's convolution keeps its input (and its weight, a parameter) for either gradient.
@@ -118,16 +165,16 @@ class Conv(Op):
         """
         if not (any(needs_input_grad) or trainable):
             return []
-        a = node.args
+        g = node.derived
         c, h, w = node.inputs[0].shape
-        top, bottom, left, right = a["pads"]
+        top, bottom, left, right = g.pads
         padded = (c, h + top + bottom, w + left + right)
-        if a["table"] is None:
-            if top == bottom and left == right:
+        if g.table is None:
+            if g.symmetric:
                 return [saved_input(node)]
             return [Saved("padded input", padded)]
         by_fan_in: dict[int, list[int]] = {}
-        for row, inputs in enumerate(a["table"]):
+        for row, inputs in enumerate(g.table):
             by_fan_in.setdefault(len(inputs), []).append(row)
         saved: list[Saved] = []
         order = []
@@ -144,28 +191,25 @@ class Conv(Op):
     def torch_module(self, node):
         from torch import nn
 
-        from archcalc.torch import modules
-
-        a = node.args
+        a, g = node.args, node.derived
         cin = node.inputs[0].shape[0]
-        top, bottom, left, right = a["pads"]
-        if a["table"] is not None:
-            conv = modules.TableConv2d(a["table"], a["kernel"], a["stride"], a["dilation"], a["bias"])
+        top, bottom, left, right = g.pads
+        if g.table is not None:
+            conv = TableConv2d(g.table, a["kernel"], g.stride, a["dilation"], a["bias"])
         else:
-            symmetric = top == bottom and left == right
             conv = nn.Conv2d(
                 cin,
-                a["out"],
+                g.out,
                 a["kernel"],
-                a["stride"],
-                (top, left) if symmetric else 0,
+                g.stride,
+                (top, left) if g.symmetric else 0,
                 a["dilation"],
-                a["groups"],
+                g.groups,
                 a["bias"],
             )
-            if symmetric:
+            if g.symmetric:
                 return conv
-        if any(a["pads"]):
+        if any(g.pads):
             return nn.Sequential(nn.ZeroPad2d((left, right, top, bottom)), conv)
         return conv
 
@@ -175,14 +219,83 @@ class DepthwiseConv(Conv):
     kind = "dwconv"
     aliases = ()
     doc = "Depthwise convolution: one filter per input channel (`multiplier` filters each)."
+    rules = "`groups` = input channels, `out` = input channels × multiplier; counted as `conv`"
     fields = (
         *_WINDOW_FIELDS,
         Field("multiplier", "int", 1, "filters per input channel", minimum=1),
         Field("bias", "bool", True, "learn a bias per output channel"),
     )
     positional = ("kernel", "stride", "padding")
+    examples = (
+        Example((4, 8, 8), {"kernel": 3, "stride": 2, "padding": "same", "multiplier": 2}),
+        Example((3, 7, 7), [3]),
+    )
 
-    def output_shape(self, node):
-        c = expect_image(node)[0]
-        node.args.update(out=c * node.args["multiplier"], groups=c, table=None)
-        return super().output_shape(node)
+    def derive(self, node):
+        c, h, w = expect_image(node)
+        return self._geometry(node, h, w, c * node.args["multiplier"], c, None)
+
+
+@torch_class
+def TableConv2d(torch, nn, F, math):
+    class TableConv2d(nn.Module):
+        """LeNet-5's C3: output channel ``o`` convolves only the input channels ``table[o]``.
+
+        Parameters are exactly ``sum(len(row)) * kh * kw`` weights plus one bias per output.
+        Rows with the same number of inputs run together as one grouped convolution over
+        the gathered channels, so a counter sees ``len(row) * kh * kw`` MACs per output
+        position of each row, as the analytic rule counts. Padding is not an argument:
+        the builder puts a ``ZeroPad2d`` in front when the spec asks for it.
+        """
+
+        def __init__(self, table, kernel_size, stride=1, dilation=1, bias=True):
+            super().__init__()
+            self.table = [[int(c) for c in row] for row in table]
+            self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+            self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+            self.dilation = (dilation, dilation) if isinstance(dilation, int) else tuple(dilation)
+            by_fan_in: dict[int, list[int]] = {}
+            for row, inputs in enumerate(self.table):
+                by_fan_in.setdefault(len(inputs), []).append(row)
+            # Output channels of each group, and the input channels it gathers (row after row).
+            self.rows = [rows for _, rows in sorted(by_fan_in.items())]
+            self.sources = [[c for r in rows for c in self.table[r]] for rows in self.rows]
+            kh, kw = self.kernel_size
+            self.weights = nn.ParameterList(
+                nn.Parameter(torch.empty(len(rows), len(self.table[rows[0]]), kh, kw)) for rows in self.rows
+            )
+            self.bias = nn.Parameter(torch.empty(len(self.table))) if bias else None
+            order = [r for rows in self.rows for r in rows]
+            # Position of each output channel in the concatenated group outputs; None when in order.
+            self.order = None if order == sorted(order) else sorted(range(len(order)), key=order.__getitem__)
+            self.reset_parameters()
+
+        def reset_parameters(self) -> None:
+            """Uniform in +-1/sqrt(fan_in) per row, torch's Conv2d default for its fan-in."""
+            kh, kw = self.kernel_size
+            for weight in self.weights:
+                bound = 1 / math.sqrt(weight.shape[1] * kh * kw)
+                nn.init.uniform_(weight, -bound, bound)
+            if self.bias is not None:
+                fan_in = sum(len(row) for row in self.table) * kh * kw / len(self.table)
+                nn.init.uniform_(self.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
+
+        def forward(self, x):
+            parts = [
+                F.conv2d(x[:, sources], weight, None, self.stride, 0, self.dilation, len(rows))
+                for rows, sources, weight in zip(self.rows, self.sources, self.weights)
+            ]
+            y = torch.cat(parts, 1) if len(parts) > 1 else parts[0]
+            if self.order is not None:
+                y = y[:, self.order]
+            if self.bias is not None:
+                y = y + self.bias.view(1, -1, 1, 1)
+            return y
+
+        def extra_repr(self) -> str:
+            return (
+                f"{len(self.table)} outputs from a table of {sum(map(len, self.table))} connections, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, bias={self.bias is not None}"
+            )
+
+    return TableConv2d

@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Op, OpError, Saved, describe, numel, register, saved_input
+from archcalc.ops.base import (
+    Example,
+    Op,
+    OpError,
+    Saved,
+    describe,
+    keeps_nothing,
+    no_params,
+    none,
+    numel,
+    pointwise,
+    register,
+    saved_input,
+    torch_class,
+)
+
+_CONV = {"conv": {"out": 3, "kernel": 3, "padding": 1}}
 
 
 def _listing(node) -> str:
     return ", ".join(f"{describe(i.shape)} from '{i.name}'" for i in node.inputs)
 
 
+class _Merge(Op):
+    """A join: written as branches (``kind: [[...], [...]]``) or with ``from:``."""
+
+    family = "merge"
+    branch_merge = True
+    min_inputs = 2
+    max_inputs = None
+    params = no_params
+    buffers = none
+    macs = none
+    receptive_step = pointwise
+
+
 @register
-class Concat(Op):
+class Concatenate(_Merge):
     kind = "concat"
     aliases = ("cat",)
-    family = "merge"
     doc = "Concatenate inputs along channels; spatial sizes must agree."
+    rules = "joins inputs along channels; other sizes must agree; moves data, no ops"
     min_inputs = 1
-    max_inputs = None
+    examples = (
+        Example((3, 5, 5), [[], [_CONV]]),
+        Example((6,), [[], [{"linear": 2}]]),
+    )
 
     def output_shape(self, node):
         shapes = [i.shape for i in node.inputs]
@@ -28,26 +60,23 @@ class Concat(Op):
             )
         return (sum(s[0] for s in shapes), *shapes[0][1:])
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """cat's backward slices the gradient: nothing is kept."""
-        return []
+    other_ops = none
+    # cat's backward slices the gradient: nothing is kept.
+    saved_for_backward = keeps_nothing
 
     def input_gradients(self, node):
         return "passed"  # each input gets a view (its slice) of the output's gradient
 
     def torch_module(self, node):
-        from archcalc.torch import modules
-
-        return modules.Concat()
+        return Concat()
 
 
 @register
-class Add(Op):
+class Sum(_Merge):
     kind = "add"
-    family = "merge"
     doc = "Elementwise sum of inputs of one shape (residual connections)."
-    min_inputs = 2
-    max_inputs = None
+    rules = "inputs of one shape; other ops one per element per added input"
+    examples = (Example((3, 5, 5), [[], [_CONV], [{"maxpool": {"kernel": 3, "stride": 1, "padding": 1}}]]),)
 
     def output_shape(self, node):
         shapes = {i.shape for i in node.inputs}
@@ -58,30 +87,32 @@ class Add(Op):
     def other_ops(self, node):
         return numel(node.shape) * (len(node.inputs) - 1)
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """A sum passes its gradient through: nothing is kept (also for mean, a sum then a scalar division)."""
-        return []
+    # A sum passes its gradient through: nothing is kept (also for mean, a sum then a scalar division).
+    saved_for_backward = keeps_nothing
 
     def input_gradients(self, node):
         return "passed"  # every input gets the output's gradient itself
 
     def torch_module(self, node):
-        from archcalc.torch import modules
-
-        return modules.Add()
+        return Add()
 
 
 @register
-class Multiply(Op):
+class Product(_Merge):
     kind = "multiply"
     aliases = ("mul",)
-    family = "merge"
     doc = (
         "Elementwise product (squeeze-and-excitation gates); an input of shape (C, 1, 1) "
         "is broadcast over the positions of a (C, H, W) one."
     )
-    min_inputs = 2
-    max_inputs = None
+    rules = (
+        "one shape, or (C, 1, 1) gates broadcast over (C, H, W); a gate adds global context to the "
+        "receptive field, not size"
+    )
+    examples = (
+        Example((3, 6, 6), [[], ["global_avgpool", {"conv": {"out": 3, "kernel": 1}}, "sigmoid"]]),
+        Example((3, 5, 5), [["global_maxpool"], [_CONV], []]),
+    )
 
     def output_shape(self, node):
         shapes = [i.shape for i in node.inputs]
@@ -115,16 +146,16 @@ class Multiply(Op):
         return saved
 
     def torch_module(self, node):
-        from archcalc.torch import modules
-
-        return modules.Multiply()
+        return Multiply()
 
 
 @register
-class Mean(Add):
+class Average(Sum):
     kind = "mean"
     aliases = ("average",)
     doc = "Elementwise mean of inputs of one shape (FractalNet's join)."
+    rules = "inputs of one shape; other ops one per element per input (the sums and the division)"
+    examples = (Example((3, 5, 5), [[], [_CONV]]),)
 
     def other_ops(self, node):
         return numel(node.shape) * len(node.inputs)
@@ -133,6 +164,51 @@ class Mean(Add):
         return "one"  # the output's gradient divided by the count, once, for every input
 
     def torch_module(self, node):
-        from archcalc.torch import modules
+        return Mean()
 
-        return modules.Mean()
+
+@torch_class
+def Concat(torch, nn, F, math):
+    class Concat(nn.Module):
+        """Concatenation of its inputs along channels (dim 1, after the batch)."""
+
+        def forward(self, *inputs):
+            return torch.cat(inputs, 1)
+
+    return Concat
+
+
+@torch_class
+def Add(torch, nn, F, math):
+    class Add(nn.Module):
+        """Elementwise sum of its inputs (residual joins)."""
+
+        def forward(self, *inputs):
+            return sum(inputs[1:], inputs[0])
+
+    return Add
+
+
+@torch_class
+def Multiply(torch, nn, F, math):
+    class Multiply(nn.Module):
+        """Elementwise product of its inputs, broadcasting (C, 1, 1) gates over positions."""
+
+        def forward(self, *inputs):
+            product = inputs[0]
+            for x in inputs[1:]:
+                product = product * x
+            return product
+
+    return Multiply
+
+
+@torch_class
+def Mean(torch, nn, F, math):
+    class Mean(nn.Module):
+        """Elementwise mean of its inputs (FractalNet's join)."""
+
+        def forward(self, *inputs):
+            return sum(inputs[1:], inputs[0]) / len(inputs)
+
+    return Mean

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, OpError, Saved, numel, register, saved_input
+from archcalc.ops.base import (
+    Example,
+    Field,
+    Op,
+    OpError,
+    Saved,
+    no_params,
+    none,
+    numel,
+    pointwise,
+    register,
+    saved_input,
+)
 
 
 @register
@@ -14,11 +26,14 @@ class BatchNorm(Op):
         "Batch normalisation over channels (or features of a flat input). Buffers are the "
         "running mean and variance plus torch's one-element batch counter."
     )
+    rules = "2C params, 2C+1 buffers (running mean, variance, batch counter); other ops 2 per element"
     fields = (
         Field("eps", "float", 1e-5, "added to the variance", minimum=0),
         Field("momentum", "float", 0.1, "running-statistics momentum", minimum=0),
         Field("affine", "bool", True, "learn a scale and a shift per channel"),
     )
+    shortcut_norm = True
+    examples = (Example((3, 5, 4)), Example((6,), {"affine": False, "eps": 1e-3}))
 
     def output_shape(self, node):
         shape = node.inputs[0].shape
@@ -33,8 +48,12 @@ class BatchNorm(Op):
     def buffers(self, node):
         return 2 * node.shape[0] + 1
 
+    macs = none
+
     def other_ops(self, node):
         return 2 * numel(node.shape)
+
+    receptive_step = pointwise
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """Training-mode batch norm keeps its input and the batch mean and inverse std per channel."""
@@ -60,6 +79,7 @@ class LocalResponseNorm(Op):
     kind = "lrn"
     family = "norm"
     doc = "Local response normalisation across `size` neighbouring channels (AlexNet: size 5, k 2)."
+    rules = "AlexNet's local response normalisation; no params; other ops `size + 5` per element"
     fields = (
         Field("size", "int", 5, "channels in the window", minimum=1),
         Field("alpha", "float", 1e-4, "scale"),
@@ -67,6 +87,7 @@ class LocalResponseNorm(Op):
         Field("k", "float", 1.0, "additive constant (AlexNet uses 2)"),
     )
     positional = ("size",)
+    examples = (Example((6, 4, 3), [3]), Example((4, 3, 3), {"size": 5, "k": 2.0}))
 
     def output_shape(self, node):
         shape = node.inputs[0].shape
@@ -74,8 +95,15 @@ class LocalResponseNorm(Op):
             raise OpError(f"lrn '{node.name}' expects a 3-D input (C, H, W)")
         return shape
 
+    params = no_params
+    buffers = none
+    macs = none
+
     def other_ops(self, node):
-        return numel(node.shape) * (node.args["size"] + 3)
+        """Per element: the square, the window of ``size`` squares, then scale, add ``k``, power, divide."""
+        return numel(node.shape) * (node.args["size"] + 5)
+
+    receptive_step = pointwise
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """torch's local_response_norm is composite: it keeps the input, the zero-padded squares

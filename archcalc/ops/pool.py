@@ -5,22 +5,30 @@ from __future__ import annotations
 import math
 
 from archcalc.ops.base import (
+    Example,
     Field,
     Op,
     OpError,
     ReceptiveStep,
     Saved,
+    Window,
     expect_image,
+    keeps_nothing,
+    no_params,
+    none,
     numel,
     register,
     resolve_padding,
     saved_input,
+    torch_class,
+    window_label,
     window_output,
 )
 
 
 class _WindowPool(Op):
     family = "pool"
+    rules = "torch's output rule, ceil mode included; padding at most half the kernel; other ops: the window per output"
     fields = (
         Field("kernel", "pair", doc="window size: n or [h, w]", minimum=1),
         Field("stride", "pair", None, "step (defaults to the kernel)", minimum=1),
@@ -28,36 +36,54 @@ class _WindowPool(Op):
         Field("ceil_mode", "bool", False, "round the output size up, as Caffe and GoogLeNet do"),
     )
     positional = ("kernel", "stride", "padding")
+    examples = (
+        Example((3, 9, 9), {"kernel": 3, "stride": 2, "padding": 1}),
+        Example((2, 8, 7), {"kernel": [3, 2], "stride": 2, "ceil_mode": True}),
+        Example((2, 6, 6), [2]),
+    )
 
-    def output_shape(self, node):
-        c, h, w = expect_image(node)
+    def derive(self, node):
+        _, h, w = expect_image(node)
         a = node.args
-        if a["stride"] is None:
-            a["stride"] = a["kernel"]
-        a["pads"] = pads = resolve_padding(node, h, w)
-        (kh, kw), (sh, sw) = a["kernel"], a["stride"]
+        stride = a["kernel"] if a["stride"] is None else a["stride"]
+        pads = resolve_padding(a["padding"], a["kernel"], stride, (1, 1), h, w)
+        kh, kw = a["kernel"]
         if max(pads[0], pads[1]) > kh // 2 or max(pads[2], pads[3]) > kw // 2:
             raise OpError(
                 f"{self.kind} '{node.name}': padding {list(pads)} (top, bottom, left, right) must be at most "
                 f"half the kernel {kh}x{kw}",
                 "padding",
             )
+        return Window(stride, pads)
+
+    def output_shape(self, node):
+        c, h, w = node.inputs[0].shape
+        a, g = node.args, node.derived
+        (kh, kw), (sh, sw), pads = a["kernel"], g.stride, g.pads
         ho = window_output(h, kh, sh, pads[0] + pads[1], 1, a["ceil_mode"], "height", node, pads[0])
         wo = window_output(w, kw, sw, pads[2] + pads[3], 1, a["ceil_mode"], "width", node, pads[2])
         return (c, ho, wo)
+
+    params = no_params
+    buffers = none
+    macs = none
 
     def other_ops(self, node):
         kh, kw = node.args["kernel"]
         return numel(node.shape) * kh * kw
 
     def receptive_step(self, node):
-        return ReceptiveStep(node.args["kernel"], node.args["stride"])
+        g = node.derived
+        return ReceptiveStep(node.args["kernel"], g.stride, (g.pads[0], g.pads[2]))
+
+    def label(self, node):
+        return window_label(self.kind, node.args["kernel"], node.derived.stride)
 
     def _torch_padding(self, node):
-        top, bottom, left, right = node.args["pads"]
-        if top != bottom or left != right:
+        g = node.derived
+        if not g.symmetric:
             raise OpError(f"{self.kind} '{node.name}': torch pools pad symmetrically only")
-        return (top, left)
+        return (g.pads[0], g.pads[2])
 
 
 @register
@@ -76,7 +102,7 @@ class MaxPool(_WindowPool):
         from torch import nn
 
         a = node.args
-        return nn.MaxPool2d(a["kernel"], a["stride"], self._torch_padding(node), ceil_mode=a["ceil_mode"])
+        return nn.MaxPool2d(a["kernel"], node.derived.stride, self._torch_padding(node), ceil_mode=a["ceil_mode"])
 
 
 @register
@@ -93,15 +119,21 @@ class AvgPool(_WindowPool):
         from torch import nn
 
         a = node.args
-        return nn.AvgPool2d(a["kernel"], a["stride"], self._torch_padding(node), ceil_mode=a["ceil_mode"])
+        return nn.AvgPool2d(a["kernel"], node.derived.stride, self._torch_padding(node), ceil_mode=a["ceil_mode"])
 
 
 class _GlobalPool(Op):
     family = "pool"
+    rules = "(C, H, W) → (C, 1, 1); other ops: one per input element; its receptive field is the whole input"
+    examples = (Example((3, 5, 4)),)
 
     def output_shape(self, node):
         c, _, _ = expect_image(node)
         return (c, 1, 1)
+
+    params = no_params
+    buffers = none
+    macs = none
 
     def other_ops(self, node):
         return numel(node.inputs[0].shape)
@@ -117,9 +149,8 @@ class GlobalAvgPool(_GlobalPool):
     aliases = ("gap",)
     doc = "Average over all positions: (C, H, W) -> (C, 1, 1)."
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """Adaptive average pooling to 1x1 runs as ``mean``, which keeps only sizes."""
-        return []
+    # Adaptive average pooling to 1x1 runs as ``mean``, which keeps only sizes.
+    saved_for_backward = keeps_nothing
 
     def torch_module(self, node):
         from torch import nn
@@ -144,13 +175,24 @@ class GlobalMaxPool(_GlobalPool):
         return nn.AdaptiveMaxPool2d(1)
 
 
+def _bins_read(size: int, out: int) -> int:
+    """Input positions torch's ``out`` bins over ``size`` read in all: their widths sum to
+    ``size + out - gcd(size, out)`` (bins overlap when ``out`` does not divide ``size``)."""
+    return size + out - math.gcd(size, out)
+
+
 @register
 class AdaptiveAvgPool(Op):
     kind = "adaptive_avgpool"
     family = "pool"
     doc = "Average pooling to a fixed output size, with torch's bin edges."
+    rules = (
+        "(C, H, W) → (C, size) with torch's bins; other ops: the width of every bin; the receptive field is "
+        "exact when `size` divides the input, else the widest bin placed on a regular grid, an upper bound"
+    )
     fields = (Field("size", "pair", doc="output size: n or [h, w]", minimum=1),)
     positional = ("size",)
+    examples = (Example((2, 8, 6), [[4, 3]]), Example((2, 7, 5), [3]), Example((2, 6, 6), [1]))
 
     def output_shape(self, node):
         c, _, _ = expect_image(node)
@@ -167,14 +209,20 @@ class AdaptiveAvgPool(Op):
         widest = -(-(out - math.gcd(size, out) + size) // out)
         return widest, max(size // out, 1)
 
+    params = no_params
+    buffers = none
+    macs = none
+
     def other_ops(self, node):
-        return numel(node.inputs[0].shape)
+        c, h, w = node.inputs[0].shape
+        oh, ow = node.args["size"]
+        return c * _bins_read(h, oh) * _bins_read(w, ow)
 
     def receptive_step(self, node):
         _, h, w = node.inputs[0].shape
         oh, ow = node.args["size"]
         (kh, sh), (kw, sw) = self._bin(h, oh), self._bin(w, ow)
-        return ReceptiveStep((kh, kw), (sh, sw))
+        return ReceptiveStep((kh, kw), (sh, sw), exact=h % oh == 0 and w % ow == 0)
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """To 1x1 torch takes the mean (keeps nothing); otherwise _adaptive_avg_pool2d keeps its input."""
@@ -189,25 +237,31 @@ class AdaptiveAvgPool(Op):
 
 
 @register
-class Subsample(Op):
+class Subsampling(Op):
     kind = "subsample"
     family = "pool"
     doc = (
         "LeNet-5's trainable subsampling: the sum over a window times one learnt "
         "coefficient per map, plus one bias per map."
     )
+    rules = "LeNet-5's S layers: 2C params; MACs one per output (the coefficient), other ops the window sum"
     fields = (
         Field("kernel", "pair", 2, "window size", minimum=1),
         Field("stride", "pair", None, "step (defaults to the kernel)", minimum=1),
     )
     positional = ("kernel", "stride")
+    # Its module scales an average pool, an elementwise product no counter files as a MAC.
+    mac_counters = ()
+    examples = (Example((3, 8, 8)), Example((2, 7, 9), {"kernel": 3, "stride": 2}))
+
+    def derive(self, node):
+        expect_image(node)
+        a = node.args
+        return Window(a["kernel"] if a["stride"] is None else a["stride"], (0, 0, 0, 0))
 
     def output_shape(self, node):
-        c, h, w = expect_image(node)
-        a = node.args
-        if a["stride"] is None:
-            a["stride"] = a["kernel"]
-        (kh, kw), (sh, sw) = a["kernel"], a["stride"]
+        c, h, w = node.inputs[0].shape
+        (kh, kw), (sh, sw) = node.args["kernel"], node.derived.stride
         return (
             c,
             window_output(h, kh, sh, 0, 1, False, "height", node),
@@ -218,15 +272,21 @@ class Subsample(Op):
         c = node.shape[0]
         return c, c
 
+    buffers = none
+
     def macs(self, node):
         return numel(node.shape)
 
     def other_ops(self, node):
+        """The window sum (read as an average pool) and the bias add; the coefficient is the MAC."""
         kh, kw = node.args["kernel"]
-        return numel(node.shape) * kh * kw
+        return numel(node.shape) * (kh * kw + 1)
 
     def receptive_step(self, node):
-        return ReceptiveStep(node.args["kernel"], node.args["stride"])
+        return ReceptiveStep(node.args["kernel"], node.derived.stride)
+
+    def label(self, node):
+        return window_label(self.kind, node.args["kernel"], node.derived.stride)
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """Average pooling keeps the input; ``pooled * (area * weight)`` keeps the pooled map for
@@ -239,6 +299,37 @@ class Subsample(Op):
         return saved
 
     def torch_module(self, node):
-        from archcalc.torch import modules
+        return Subsample(node.shape[0], node.args["kernel"], node.derived.stride)
 
-        return modules.Subsample(node.shape[0], node.args["kernel"], node.args["stride"])
+
+@torch_class
+def Subsample(torch, nn, F, math):
+    class Subsample(nn.Module):
+        """LeNet-5's subsampling: the sum over each window times one coefficient per map, plus one bias.
+
+        Written as average pooling scaled by the window area, so it costs one multiply per
+        output value (the analytic MACs) and holds exactly two parameters per map.
+        """
+
+        def __init__(self, channels, kernel_size=2, stride=None):
+            super().__init__()
+            self.channels = channels
+            self.kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
+            stride = self.kernel_size if stride is None else stride
+            self.stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
+            self.weight = nn.Parameter(torch.empty(channels))
+            self.bias = nn.Parameter(torch.empty(channels))
+            self.reset_parameters()
+
+        def reset_parameters(self) -> None:
+            """LeCun et al. 1998 (appendix C): uniform in +-2.4 / fan_in; the bias starts at zero."""
+            fan_in = self.kernel_size[0] * self.kernel_size[1]
+            nn.init.uniform_(self.weight, -2.4 / fan_in, 2.4 / fan_in)
+            nn.init.zeros_(self.bias)
+
+        def forward(self, x):
+            area = self.kernel_size[0] * self.kernel_size[1]
+            pooled = F.avg_pool2d(x, self.kernel_size, self.stride)
+            return pooled * (area * self.weight).view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    return Subsample

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, OpError, ReceptiveStep, Saved, expect_image, numel, register
+from archcalc.ops.base import (
+    Example,
+    Field,
+    Op,
+    OpError,
+    ReceptiveStep,
+    Saved,
+    expect_image,
+    keeps_nothing,
+    no_params,
+    none,
+    numel,
+    pointwise,
+    register,
+    same_shape,
+)
+
+
+class _Movement(Op):
+    """No parameters, no arithmetic."""
+
+    family = "reshape"
+    params = no_params
+    buffers = none
+    macs = none
+    other_ops = none
 
 
 @register
-class Input(Op):
+class Input(_Movement):
     """The network input; created by the loader from the spec's `input:`."""
 
     kind = "input"
@@ -14,28 +39,28 @@ class Input(Op):
     doc = "The network input (written as the top-level `input:`, not as a layer)."
     min_inputs = 0
     max_inputs = 0
+    graph_input = True
 
     def output_shape(self, node):
         return node.args["shape"]
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        return []
+    receptive_step = pointwise
+    saved_for_backward = keeps_nothing
 
     def torch_module(self, node):
-        from torch import nn
-
-        return nn.Identity()
+        raise TypeError("the network input is the module's argument, not a submodule")
 
 
 @register
-class Flatten(Op):
+class Flatten(_Movement):
     kind = "flatten"
-    family = "reshape"
     doc = (
         "(C, H, W) -> (C*H*W,), a view. From here on each value depends on the whole grid, "
         "so the receptive field grows to cover it."
     )
+    rules = "(C, H, W) → (C·H·W,); a view, no memory"
     is_view = True
+    examples = (Example((3, 4, 5)),)
 
     def output_shape(self, node):
         return (numel(node.inputs[0].shape),)
@@ -46,9 +71,8 @@ class Flatten(Op):
             return ReceptiveStep()
         return ReceptiveStep((shape[1], shape[2]), (shape[1], shape[2]))
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """A view: its backward reshapes the gradient, keeping nothing."""
-        return []
+    # A view: its backward reshapes the gradient, keeping nothing.
+    saved_for_backward = keeps_nothing
 
     def torch_module(self, node):
         from torch import nn
@@ -57,13 +81,17 @@ class Flatten(Op):
 
 
 @register
-class Dropout(Op):
+class Dropout(_Movement):
     kind = "dropout"
-    family = "reshape"
     doc = "Dropout; the identity at inference, so it adds no activation memory."
+    rules = "identity at inference, no memory"
     fields = (Field("p", "float", 0.5, "drop probability", minimum=0, maximum=1),)
     positional = ("p",)
     is_view = True
+    examples = (Example((3, 4, 4), [0.3]), Example((6,), {"p": 0.0}), Example((2, 3, 3), [1.0]))
+
+    output_shape = same_shape
+    receptive_step = pointwise
 
     def training_aliases_input(self, node):
         """In training dropout makes a new tensor, unless p is 0 (torch returns the input itself)."""
@@ -86,14 +114,16 @@ class Dropout(Op):
 
 
 @register
-class Identity(Op):
+class Identity(_Movement):
     kind = "identity"
-    family = "reshape"
     doc = "Passes its input through; useful as a named tap point."
+    rules = "a named tap point; a view"
     is_view = True
+    examples = (Example((3, 4, 4)),)
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        return []
+    output_shape = same_shape
+    receptive_step = pointwise
+    saved_for_backward = keeps_nothing
 
     def torch_module(self, node):
         from torch import nn
@@ -102,12 +132,13 @@ class Identity(Op):
 
 
 @register
-class ChannelShuffle(Op):
+class ChannelShuffle(_Movement):
     kind = "channel_shuffle"
-    family = "reshape"
     doc = "Interleave channels across `groups` (ShuffleNet)."
+    rules = "ShuffleNet's interleave; moves data, no ops"
     fields = (Field("groups", "int", doc="number of groups", minimum=1),)
     positional = ("groups",)
+    examples = (Example((6, 3, 4), [3]),)
 
     def output_shape(self, node):
         c, h, w = expect_image(node)
@@ -119,9 +150,9 @@ class ChannelShuffle(Op):
             )
         return (c, h, w)
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """A reshape, a permute and a copy: their backward keeps nothing."""
-        return []
+    receptive_step = pointwise
+    # A reshape, a permute and a copy: their backward keeps nothing.
+    saved_for_backward = keeps_nothing
 
     def torch_module(self, node):
         from torch import nn

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Field, Op, OpError, expect_image, register
+from archcalc.ops.base import (
+    Example,
+    Field,
+    Op,
+    OpError,
+    ReceptiveStep,
+    expect_image,
+    keeps_nothing,
+    no_params,
+    none,
+    register,
+)
 
 _SIDES = ("top", "bottom", "left", "right")
 
@@ -11,25 +22,37 @@ def _sides(node) -> tuple[int, int, int, int]:
     return tuple(node.args[s] for s in _SIDES)  # type: ignore[return-value]
 
 
+class _Frame(Op):
+    """Rows and columns added or removed at the sides: no parameters, no arithmetic."""
+
+    family = "spatial"
+    rules = "zero padding / cropping per side; no params, no ops"
+    params = no_params
+    buffers = none
+    macs = none
+    other_ops = none
+    # Both run as a (negative) constant pad, whose backward slices or pads the gradient.
+    saved_for_backward = keeps_nothing
+
+
 @register
-class Pad(Op):
+class Pad(_Frame):
     kind = "pad"
     aliases = ("zeropad",)
-    family = "spatial"
     doc = (
         "Zero padding on each side (Keras ZeroPadding2D, torch ZeroPad2d): "
         "(C, H, W) -> (C, H + top + bottom, W + left + right)."
     )
     fields = tuple(Field(s, "int", 0, f"zero rows/columns added at the {s}", minimum=0) for s in _SIDES)
+    examples = (Example((2, 4, 5), {"top": 1, "bottom": 2, "right": 1}),)
 
     def output_shape(self, node):
         c, h, w = expect_image(node)
         top, bottom, left, right = _sides(node)
         return (c, h + top + bottom, w + left + right)
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """constant_pad_nd's backward slices the gradient: nothing is kept."""
-        return []
+    def receptive_step(self, node):
+        return ReceptiveStep(padding=(node.args["top"], node.args["left"]))
 
     def torch_module(self, node):
         from torch import nn
@@ -39,14 +62,14 @@ class Pad(Op):
 
 
 @register
-class Crop(Op):
+class Crop(_Frame):
     kind = "crop"
-    family = "spatial"
     doc = (
         "Cut rows and columns off each side (Keras Cropping2D): "
         "(C, H, W) -> (C, H - top - bottom, W - left - right)."
     )
     fields = tuple(Field(s, "int", 0, f"rows/columns removed at the {s}", minimum=0) for s in _SIDES)
+    examples = (Example((2, 6, 5), {"top": 1, "bottom": 2, "left": 2}),)
 
     def output_shape(self, node):
         c, h, w = expect_image(node)
@@ -59,9 +82,8 @@ class Crop(Op):
             )
         return (c, ho, wo)
 
-    def saved_for_backward(self, node, needs_input_grad, trainable):
-        """A negative constant pad: its backward pads the gradient, keeping nothing."""
-        return []
+    def receptive_step(self, node):
+        return ReceptiveStep(padding=(-node.args["top"], -node.args["left"]))
 
     def torch_module(self, node):
         from torch import nn

@@ -24,6 +24,7 @@ class DNode:
     id: str
     name: str  # node name, or block path for a collapsed block
     kind: str  # layer kind, or "block"
+    role: str  # "input", "layer" or "block": how it is drawn
     cluster: str | None  # innermost enclosing cluster (block path), None at top level
     lines: list[str]  # label lines
     layers: int = 1  # nodes summed into a collapsed block
@@ -83,26 +84,6 @@ def _prefixes(block: str | None) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _pair(values) -> str:
-    a, b = values
-    return str(a) if a == b else f"{a}×{b}"
-
-
-def describe(node: Node) -> str:
-    """A short description of a layer: 'conv 3×3 /2', 'maxpool 2×2 /2', 'linear'."""
-    args = node.args
-    text = node.kind
-    if "kernel" in args and isinstance(args["kernel"], (tuple, list)):
-        text += f" {args['kernel'][0]}×{args['kernel'][1]}"
-        stride = args.get("stride")
-        if isinstance(stride, (tuple, list)) and max(stride) > 1:
-            text += f" /{_pair(stride)}"
-        groups = args.get("groups")
-        if isinstance(groups, int) and groups > 1:
-            text += f" g{groups}"
-    return text
-
-
 def _short(name: str, cluster: str | None) -> str:
     if cluster and name.startswith(cluster + "."):
         return name[len(cluster) + 1:]
@@ -135,7 +116,7 @@ def build_diagram(graph: Graph, depth: int | None = None) -> Diagram:
                 node_id = "b" + str(len(nodes))
                 cluster = parents[-1] if parents else None
                 existing = blocks[block] = nodes[node_id] = DNode(
-                    id=node_id, name=block, kind="block", cluster=cluster, lines=[], layers=0,
+                    id=node_id, name=block, kind="block", role="block", cluster=cluster, lines=[], layers=0,
                     training_only=True, index=node.index,
                 )
             existing.layers += 1
@@ -147,10 +128,11 @@ def build_diagram(graph: Graph, depth: int | None = None) -> Diagram:
         cluster = prefixes[-1] if prefixes else None
         node_id = "n" + str(len(nodes))
         lines = [_short(node.name, cluster)]
-        if node.inputs:
-            lines.append(describe(node))
+        if not node.op.graph_input:
+            lines.append(node.op.label(node))
         nodes[node_id] = DNode(
             id=node_id, name=node.name, kind=node.kind, cluster=cluster, lines=lines,
+            role="input" if node.op.graph_input else "layer",
             training_only=node.index in aux, output=node.index in outputs, index=node.index,
         )
         rep[node.index] = node_id
@@ -189,7 +171,7 @@ def _mermaid_node(n: DNode) -> str:
     label = "<br/>".join(_mermaid_text(line) for line in n.lines)
     if n.kind == "block":
         return f'{n.id}[["{label}"]]'
-    if n.kind == "input":
+    if n.role == "input":
         return f'{n.id}(["{label}"])'
     return f'{n.id}["{label}"]'
 
@@ -245,7 +227,7 @@ def to_dot(d: Diagram) -> str:
         attrs = [f'label="{label}"']
         if n.kind == "block":
             attrs += ['shape=box3d', 'fillcolor="#efe7fb"', 'color="#7b52c4"']
-        elif n.kind == "input":
+        elif n.role == "input":
             attrs += ['shape=ellipse', 'fillcolor="#f2f2f2"', 'color="#777777"']
         if n.training_only:
             attrs.append('style="rounded,filled,dashed"')
@@ -529,7 +511,7 @@ def to_svg(d: Diagram) -> str:
                    f"{_xml(e.label)}</text>")
     for n in d.nodes:
         r = lay.nodes[n.id]
-        classes = ["node", n.kind if n.kind in ("block", "input") else "layer"]
+        classes = ["node", n.role]
         if n.training_only:
             classes.append("aux")
         if n.output:

@@ -13,14 +13,14 @@ from archcalc.plot import new_figure
 from archcalc.plot.data import LayerSeries, byte_scale, count_scale
 from archcalc.units import format_bytes, format_count
 
-KIND_COLOURS = {
+# By the kind's family (Op.family); "block" is a collapsed block of summed layers.
+FAMILY_COLOURS = {
     "conv": "#1f77b4",
-    "dwconv": "#17becf",
     "linear": "#ff7f0e",
+    "pool": "#2ca02c",
     "block": "#9467bd",
     "input": "#7f7f7f",
 }
-POOL_COLOUR = "#2ca02c"
 OTHER_COLOUR = "#bcbd22"
 PANELS = (
     # metric, what, byte-valued
@@ -31,11 +31,11 @@ PANELS = (
 
 
 def kind_colour(kind: str) -> str:
-    if kind in KIND_COLOURS:
-        return KIND_COLOURS[kind]
-    if "pool" in kind or kind == "subsample":
-        return POOL_COLOUR
-    return OTHER_COLOUR
+    """The colour of a bar: its kind's family's, or the block colour."""
+    from archcalc.ops import REGISTRY
+
+    op = REGISTRY.get(kind)
+    return FAMILY_COLOURS.get(op.family if op is not None else kind, OTHER_COLOUR)
 
 
 def label_step(count: int, max_labels: int) -> int:
@@ -127,12 +127,13 @@ def _wrap(text: str, width_in: float, char_pt: float) -> str:
 
 
 def _legend_name(kind: str) -> str:
-    colour = kind_colour(kind)
-    if colour == POOL_COLOUR:
-        return "pooling"
-    if colour == OTHER_COLOUR:
+    from archcalc.ops import REGISTRY
+
+    op = REGISTRY.get(kind)
+    family = op.family if op is not None else kind
+    if family not in FAMILY_COLOURS:
         return "other"
-    return {"block": "block (summed)"}.get(kind, kind)
+    return {"pool": "pooling", "block": "block (summed)"}.get(family, family)
 
 
 def _ordinal(n: int) -> str:

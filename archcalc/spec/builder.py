@@ -20,9 +20,9 @@ from archcalc.ops import REGISTRY, Op, OpError
 from archcalc.ops.base import describe
 from archcalc.spec.constructs import Constructs
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
-from archcalc.spec.fields import FieldError, convert
+from archcalc.spec.fields import FieldError, convert, default_value
 from archcalc.spec.language import (
-    BRANCH_MERGES, CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, TOP_KEYS, describe_raw,
+    CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, TOP_KEYS, describe_raw,
 )
 from archcalc.spec.scope import Item, Scope
 from archcalc.spec.sections import Sections
@@ -106,7 +106,7 @@ class Builder(Sections, Constructs):
         start = self.graph.add(
             Node("input", REGISTRY.get("input"), {"shape": self.input_shape(values)}, [], None, self.top_loc("input"))
         )
-        start.shape = start.args["shape"]
+        start.shape = start.op.output_shape(start)
         self.names["input"] = start
         last = self.layer_list(doc["layers"], doc.value_loc("layers"), scope, start, "layers", fresh=False)
         self.graph.outputs = self.outputs(last, scope)
@@ -197,7 +197,8 @@ class Builder(Sections, Constructs):
             return self.repeat(item, scope, cur, sole)
         if head == "residual":
             return self.residual(item, scope, cur, sole)
-        if head in BRANCH_MERGES and isinstance(item.args, LList):
+        op = REGISTRY.get(head)
+        if op is not None and op.branch_merge and isinstance(item.args, LList):
             return self.branches(item, scope, cur, sole)
         if head == "layers":
             inner = self.enter(item, scope, "group", sole)
@@ -205,7 +206,6 @@ class Builder(Sections, Constructs):
             return self.close(inner, out)
         if head in self.blocks:
             return self.block_call(item, scope, cur, sole)
-        op = REGISTRY.get(head)
         if op is None:
             known = [*REGISTRY.ops, *self.blocks, *CONSTRUCT_KEYS]
             self.fail(
@@ -265,7 +265,9 @@ class Builder(Sections, Constructs):
         of a scope opened just for it.
         """
         frozen = self.frozen(item, scope)
-        if "name" not in item.meta and (base in CONSTRUCT_KEYS or (sole and scope.path)):
+        merge = REGISTRY.get(base)
+        unscoped = base in CONSTRUCT_KEYS or (merge is not None and merge.branch_merge)
+        if "name" not in item.meta and (unscoped or (sole and scope.path)):
             return scope.same(frozen=frozen, **changes)
         return scope.child(self.local_name(item, scope, base), frozen=frozen, **changes)
 
@@ -486,7 +488,7 @@ class Builder(Sections, Constructs):
         owner = f"{op.kind} '{name}'"
         fields = self._fields.get(op)
         if fields is None:  # Fields are frozen, so their defaults can be made once per kind
-            fields = self._fields[op] = [(f, f.name, f.required, None if f.required else f.default_value)
+            fields = self._fields[op] = [(f, f.name, f.required, None if f.required else default_value(f))
                                          for f in op.fields]
         for f, fname, required, default in fields:
             if fname in raw_args:
@@ -509,6 +511,7 @@ class Builder(Sections, Constructs):
             locs[fname] = where
         node = Node(name, op, args, inputs, scope.label, loc, frozen or not op.trainable, locs)
         try:
+            node.derived = op.derive(node)
             node.shape = op.output_shape(node)
         except OpError as exc:
             self.fail(str(exc), locs.get(exc.field, loc) if exc.field else loc, name)

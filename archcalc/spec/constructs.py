@@ -188,7 +188,8 @@ class Constructs:
         return self.close(inner, out)
 
     def projection(self, src: Node, main: Node, scope: Scope, loc: Location) -> Node:
-        """A 1x1 convolution (plus batchnorm if the main path has one) matching the main path's shape."""
+        """A 1x1 convolution matching the main path's shape, then the main path's first norm that
+        declares ``shortcut_norm`` (batchnorm), if any."""
         a, b = src.shape, main.shape
         if len(a) != 3 or len(b) != 3 or a[1] % b[1] or a[2] % b[2] or a[1] // b[1] != a[2] // b[2]:
             self.fail(
@@ -198,14 +199,13 @@ class Constructs:
                 hint="a projection is a strided 1x1 convolution, so the sizes must shrink by one whole factor; "
                 "write `shortcut:` as a list of layers",
             )
-        norm = any(n.kind == "batchnorm" for n in self.graph.nodes[src.index + 1:main.index + 1])
+        norm = next((n.op for n in self.graph.nodes[src.index + 1:main.index + 1] if n.op.shortcut_norm), None)
         side = scope.child(scope.auto_name("shortcut"))
-        conv_args = {"out": b[0], "kernel": 1, "stride": a[1] // b[1], "padding": 0, "bias": not norm}
+        conv_args = {"out": b[0], "kernel": 1, "stride": a[1] // b[1], "padding": 0, "bias": norm is None}
         x = self.add_node(REGISTRY.get("conv"), side.full("conv"), [src], conv_args, {}, loc, side, side.frozen,
                           use_defaults=False)
-        if norm:
-            x = self.add_node(REGISTRY.get("batchnorm"), side.full("batchnorm"), [x], {}, {}, loc, side,
-                              side.frozen)
+        if norm is not None:
+            x = self.add_node(norm, side.full(norm.kind), [x], {}, {}, loc, side, side.frozen)
         return self.close(side, x)
 
 

@@ -10,7 +10,8 @@ the names it used.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 from archcalc.limits import LIMITS
 from archcalc.ops.base import Field
@@ -149,6 +150,54 @@ def _table(raw, scope, what):
     return tuple(tuple(integer(v, scope, what, 0, LIMITS.max_integer) for v in row) for row in raw)
 
 
+def _choice(raw, scope, what, field):
+    if raw not in field.choices:
+        raise FieldError(f"{what} expected one of {', '.join(field.choices)}, got {describe_raw(raw)}")
+    return raw
+
+
+EXPR_SCHEMA = {"type": "string", "description": "an expression, e.g. \"4 * width\""}
+INT_SCHEMA = {"anyOf": [{"type": "integer"}, EXPR_SCHEMA]}
+PAIR_SCHEMA = {"anyOf": [{"type": "integer"}, EXPR_SCHEMA, {"type": "array", "items": INT_SCHEMA, "minItems": 2, "maxItems": 2}]}
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """One type a :class:`~archcalc.ops.base.Field` may name: how a written value becomes the
+    typed one, its JSON Schema, and how a default given as ``n`` for a pair is held."""
+
+    convert: Callable[[Any, Mapping[str, object], str, Field], Any]
+    schema: Callable[[Field], dict[str, Any]]
+    pair: bool = False
+
+
+TYPES: dict[str, FieldType] = {
+    "int": FieldType(
+        lambda raw, scope, what, f: integer(raw, scope, what, f.minimum,
+                                            LIMITS.max_integer if f.maximum is None else f.maximum),
+        lambda f: INT_SCHEMA,
+    ),
+    "pair": FieldType(lambda raw, scope, what, f: _pair(raw, scope, what, f.minimum), lambda f: PAIR_SCHEMA, pair=True),
+    "padding": FieldType(lambda raw, scope, what, f: _padding(raw, scope, what),
+                         lambda f: {"anyOf": [{"enum": ["same", "valid"]}, *PAIR_SCHEMA["anyOf"]]}, pair=True),
+    "float": FieldType(lambda raw, scope, what, f: _float(raw, scope, what, f.minimum, f.maximum),
+                       lambda f: {"anyOf": [{"type": "number"}, EXPR_SCHEMA]}),
+    "bool": FieldType(lambda raw, scope, what, f: _bool(raw, scope, what),
+                      lambda f: {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]}),
+    "table": FieldType(lambda raw, scope, what, f: _table(raw, scope, what),
+                       lambda f: {"type": "array",
+                                  "items": {"type": "array", "items": {"type": "integer", "minimum": 0}}}),
+    "choice": FieldType(_choice, lambda f: {"enum": list(f.choices)}),
+}
+
+
+def default_value(field: Field) -> Any:
+    """The default in the form the field's converter would produce (``n`` -> ``(n, n)`` for a pair)."""
+    if TYPES[field.type].pair and isinstance(field.default, int):
+        return (field.default, field.default)
+    return field.default
+
+
 def convert(field: Field, raw: Any, scope: Mapping[str, object], owner: str):
     """The typed value of ``raw`` for ``field``; ``owner`` names the node in messages
     (``conv 'block1.conv1'``)."""
@@ -174,21 +223,4 @@ def convert(field: Field, raw: Any, scope: Mapping[str, object], owner: str):
         if field.default is None:
             return None
         raise FieldError(f"{what} expected a value, got null")
-    if field.type == "int":
-        maximum = LIMITS.max_integer if field.maximum is None else field.maximum
-        return integer(raw, scope, what, field.minimum, maximum)
-    if field.type == "pair":
-        return _pair(raw, scope, what, field.minimum)
-    if field.type == "padding":
-        return _padding(raw, scope, what)
-    if field.type == "float":
-        return _float(raw, scope, what, field.minimum, field.maximum)
-    if field.type == "bool":
-        return _bool(raw, scope, what)
-    if field.type == "table":
-        return _table(raw, scope, what)
-    if field.type == "choice":
-        if raw not in field.choices:
-            raise FieldError(f"{what} expected one of {', '.join(field.choices)}, got {describe_raw(raw)}")
-        return raw
-    raise AssertionError(f"unknown field type {field.type}")
+    return TYPES[kind].convert(raw, scope, what, field)

@@ -15,14 +15,10 @@ TOP_KEYS = (
 )
 REFERENCE_KEYS = ("top1", "top5", "dataset", "source")
 META_KEYS = ("name", "from", "frozen", "when")
-BRANCH_MERGES = ("concat", "add", "multiply", "mean")
+# Keywords that build structure; the joins written as branches are layer kinds (Op.branch_merge).
 CONSTRUCT_KEYS = {
     "repeat": ("layers", "index", "dense"),
     "residual": ("shortcut",),
-    "concat": (),
-    "add": (),
-    "multiply": (),
-    "mean": (),
 }
 MODIFIER_KEYS = {"layers", "index", "dense", "shortcut"}
 SHORTCUTS = ("auto", "identity", "projection", "optional", "none")

@@ -13,31 +13,21 @@ from typing import Any
 
 from archcalc.expect import ENTRY_KEYS, TOTAL_METRICS
 from archcalc.ops import REGISTRY, Field
+from archcalc.spec.fields import EXPR_SCHEMA, INT_SCHEMA, TYPES
 from archcalc.spec.language import META_KEYS, REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
 
 SCHEMA_ID = "https://archcalc.invalid/schema/spec-1.json"
-_EXPR = {"type": "string", "description": "an expression, e.g. \"4 * width\""}
-_INT = {"anyOf": [{"type": "integer"}, _EXPR]}
-_PAIR = {"anyOf": [{"type": "integer"}, _EXPR, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}
-_FIELD_TYPES: dict[str, dict[str, Any]] = {
-    "int": _INT,
-    "pair": _PAIR,
-    "padding": {"anyOf": [{"enum": ["same", "valid"]}, *_PAIR["anyOf"]]},
-    "float": {"anyOf": [{"type": "number"}, _EXPR]},
-    "bool": {"anyOf": [{"type": "boolean"}, _EXPR]},
-    "table": {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 0}}},
-}
 _META = {
     "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"},
     "from": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
     "frozen": {"type": "boolean"},
-    "when": {"anyOf": [{"type": "boolean"}, _EXPR]},
+    "when": {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]},
 }
 assert set(_META) == set(META_KEYS)
 
 
 def _field(field: Field) -> dict[str, Any]:
-    schema = dict(_FIELD_TYPES[field.type])
+    schema = dict(TYPES[field.type].schema(field))
     if field.doc:
         schema["description"] = field.doc
     return schema
@@ -59,20 +49,18 @@ def _kind_items(kind: str, fields: tuple[Field, ...]) -> list[dict[str, Any]]:
 
 
 def spec_schema() -> dict[str, Any]:
-    kinds = sorted(REGISTRY.ops)
+    kinds = sorted(name for name, op in REGISTRY.ops.items() if not op.graph_input)
     layer_list = {"$ref": "#/$defs/layers"}
     items: list[dict[str, Any]] = [{"type": "string", "description": "a layer kind without arguments, or a block"}]
     for name in kinds:
-        op = REGISTRY.get(name)
-        if op.kind != "input":
-            items += _kind_items(name, op.fields)
+        items += _kind_items(name, REGISTRY.get(name).fields)
     branches = {"type": "array", "items": layer_list, "minItems": 1}
-    for merge in ("concat", "add", "multiply", "mean"):
+    for merge in (name for name in kinds if REGISTRY.get(name).branch_merge):
         items.append({"type": "object", "required": [merge], "properties": {merge: branches, **_META},
                       "additionalProperties": False})
     items += [
         {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
-         "properties": {"repeat": _INT, "layers": layer_list, "index": {"type": "string"},
+         "properties": {"repeat": INT_SCHEMA, "layers": layer_list, "index": {"type": "string"},
                         "dense": {"type": "boolean"}, **_META}},
         {"type": "object", "required": ["residual"], "additionalProperties": False,
          "properties": {"residual": layer_list, "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, layer_list]},
@@ -80,7 +68,7 @@ def spec_schema() -> dict[str, Any]:
         {"type": "object", "required": ["layers"], "additionalProperties": False,
          "properties": {"layers": layer_list, **_META}},
         {"type": "object", "description": "a call of a block defined under `blocks:`", "minProperties": 1,
-         "propertyNames": {"not": {"enum": [*kinds, "repeat", "residual", "layers", "shortcut", "index", "dense"]}}},
+         "propertyNames": {"not": {"enum": [*sorted(REGISTRY.ops), "repeat", "residual", "layers", "shortcut", "index", "dense"]}}},
     ]
     number_or_text = {"anyOf": [{"type": "number"}, {"type": "string"}]}
     expect_entry = {
@@ -102,14 +90,14 @@ def spec_schema() -> dict[str, Any]:
         "title": {"type": "string"},
         "source": {"type": "string"},
         "notes": {"type": "string"},
-        "input": {"type": "array", "items": _INT, "minItems": 1, "maxItems": 3},
+        "input": {"type": "array", "items": INT_SCHEMA, "minItems": 1, "maxItems": 3},
         "vars": {"type": "object", "additionalProperties": {"type": ["number", "string", "boolean"]}},
         "defaults": {
             "type": "object",
             "properties": {
                 name: {"type": "object", "properties": {f.name: _field(f) for f in REGISTRY.get(name).fields},
                        "additionalProperties": False}
-                for name in kinds if name != "input"
+                for name in kinds
             },
             "additionalProperties": False,
         },

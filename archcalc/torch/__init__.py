@@ -1,7 +1,7 @@
 """The torch side of archcalc: guard rails shared by building, counting and timing.
 
 Nothing here imports torch at module level: the layer kinds in :mod:`archcalc.ops`
-import :mod:`archcalc.torch.modules` inside their ``torch_module`` methods, and the
+import torch inside their ``torch_module`` methods, and the
 analytic path (``summary``, ``compare``, ``check``) must start without torch. Every
 entry point calls :func:`require_torch` first, so a missing extra is one clear
 :class:`~archcalc.errors.SpecError` instead of an ImportError deep in a traceback.
@@ -116,32 +116,44 @@ class ForwardMemory:
         return self.param_bytes + self.buffer_bytes + self.activation_bytes
 
 
-def forward_memory(graph, device, batch: int, dtype: str) -> ForwardMemory:
+def per_sample_analysis(graph, dtype: str, analysis=None):
+    """``analysis`` when given (at batch 1 in ``dtype``, what the torch path is handed), else a new one."""
+    from archcalc.analysis import analyze_graph
+
+    if analysis is None:
+        return analyze_graph(graph, batch=1, dtype=dtype)
+    if analysis.batch != 1 or analysis.dtype != dtype:
+        raise ValueError(f"expected an analysis at batch 1 in {dtype}, got batch {analysis.batch} in {analysis.dtype}")
+    return analysis
+
+
+def forward_memory(graph, device, batch: int, dtype: str, analysis=None) -> ForwardMemory:
     """Parameters and buffers of every node (auxiliary heads included, as the module holds
-    them) plus the analytic peak of live activations for ``batch``.
+    them) plus the analytic peak of live activations for ``batch``, from ``analysis`` (at
+    batch 1) when given.
 
     This is a lower bound: kernel workspaces and allocator rounding come on top.
     """
-    from archcalc.analysis import DTYPE_BYTES, analyze_graph
+    from archcalc.analysis import DTYPE_BYTES
 
-    analysis = analyze_graph(graph, batch=batch, dtype=dtype)
+    analysis = per_sample_analysis(graph, dtype, analysis)
     width = DTYPE_BYTES[dtype]
     params = sum(row.params for row in analysis.layers)
     # BatchNorm's one-element batch counter is int64 whatever the dtype: a few bytes, ignored.
     buffers = sum(row.buffers for row in analysis.layers)
-    needs = [(row.params + row.buffers) * width + row.activation_bytes for row in analysis.layers]
+    needs = [(row.params + row.buffers) * width + row.activation_bytes * batch for row in analysis.layers]
     largest = max(range(len(needs)), key=needs.__getitem__)
     return ForwardMemory(
         param_bytes=params * width,
         buffer_bytes=buffers * width,
-        activation_bytes=analysis.totals["peak_activation_bytes"],
+        activation_bytes=analysis.totals["peak_activation_bytes"] * batch,
         available_bytes=available_memory(device),
         largest_node=graph.nodes[largest],
         largest_node_bytes=needs[largest],
     )
 
 
-def check_memory(graph, device, batch: int, dtype: str) -> None:
+def check_memory(graph, device, batch: int, dtype: str, analysis=None) -> None:
     """Refuse, before anything is allocated, a graph whose estimate exceeds free memory.
 
     Located at the node that needs the most (its parameters and its output), as that is
@@ -151,7 +163,7 @@ def check_memory(graph, device, batch: int, dtype: str) -> None:
     """
     from archcalc.units import format_bytes
 
-    estimate = forward_memory(graph, device, batch, dtype)
+    estimate = forward_memory(graph, device, batch, dtype, analysis)
     free = estimate.available_bytes
     if free is not None and estimate.total_bytes > free:
         node = estimate.largest_node

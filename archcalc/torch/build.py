@@ -15,6 +15,7 @@ import functools
 import inspect
 import keyword
 import re
+import textwrap
 from contextlib import contextmanager
 
 from archcalc.graph import Graph, Node
@@ -81,7 +82,7 @@ def _fx_graph(graph: Graph, names: dict[int, str], outputs: list[Node], keep: se
         if keep is not None and node.index not in keep:
             continue
         name = names[node.index]
-        if not node.inputs:
+        if node.op.graph_input:
             values[node.index] = fx_graph.placeholder(name)
         else:
             args = tuple(values[src.index] for src in node.inputs)
@@ -97,13 +98,13 @@ def class_name(graph: Graph) -> str:
     A name that would start with a digit, or clash with a class the exported source
     copies in (a spec named ``add`` must not redefine ``Add``), gets ``Net`` added.
     """
-    from archcalc.torch import modules
+    from archcalc.ops.base import TORCH_CLASSES
 
     words = re.split(r"[^0-9A-Za-z]+", graph.name)
     name = "".join(w[:1].upper() + w[1:] for w in words if w) or "Network"
     if name[0].isdigit():
         return "Net" + name
-    return name + "Net" if hasattr(modules, name) else name
+    return name + "Net" if name in TORCH_CLASSES else name
 
 
 def build_module(
@@ -114,6 +115,7 @@ def build_module(
     batch: int = 1,
     allow_large: bool = False,
     init: bool = True,
+    analysis=None,
 ):
     """The spec as one ``torch.fx.GraphModule`` on ``device`` in ``dtype``, in eval mode.
 
@@ -134,12 +136,12 @@ def build_module(
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)
     if not allow_large:
-        check_memory(graph, dev, batch, dtype)
+        check_memory(graph, dev, batch, dtype, analysis)
     names = torch_names(graph)
     submodules = {}
     with _factory_defaults(torch, dev if init else torch.device("meta"), torch_dtype):
         for node in graph.nodes:
-            if node.inputs:
+            if not node.op.graph_input:
                 module = node.op.torch_module(node)
                 if node.frozen:
                     module.requires_grad_(False)
@@ -179,16 +181,16 @@ def input_tensor(graph: Graph, batch: int, device, dtype: str, channels_last: bo
     return x
 
 
-def parameter_check(graph: Graph, module) -> dict:
+def parameter_check(graph: Graph, module, analysis=None) -> dict:
     """The module's parameters and buffers beside the analytic counts, over every node.
 
     Auxiliary heads are in the module, so the analytic side is ``params +
     training_only_params`` (the latter also given alone), and buffers and frozen parameters are summed over all
     nodes (the analytic ``buffers`` total leaves training-only nodes out).
     """
-    from archcalc.analysis import analyze_graph
+    from archcalc.torch import per_sample_analysis
 
-    analysis = analyze_graph(graph)
+    analysis = per_sample_analysis(graph, "float32") if analysis is None else analysis
     rows = analysis.layers
     measured = {
         "params": sum(p.numel() for p in module.parameters()),
@@ -242,22 +244,23 @@ def _constructor(module) -> str:
 def export_torch_source(graph: Graph) -> str:
     """Runnable PyTorch source of the module :func:`build_module` makes.
 
-    The file needs only torch: the archcalc classes it uses (``TableConv2d`` ...) are
-    copied in. Attribute names match the built module's, so its ``state_dict``
+    The file needs only torch: the custom classes it uses (``TableConv2d`` ..., made with
+    :func:`archcalc.ops.base.torch_class` beside their kinds) are copied in. Attribute names match the built module's, so its ``state_dict``
     loads into the exported class. The forward deletes each intermediate after its
     last use, as fx's generated code does, so the two hold the same memory.
     """
     torch = require_torch()
-    from archcalc.torch import modules as custom
+    from archcalc.ops.base import TORCH_CLASSES
 
     names = torch_names(graph)
     with torch.device("meta"):  # constructors run for their arguments only: allocate nothing
-        built = {node.index: node.op.torch_module(node) for node in graph.nodes if node.inputs}
+        built = {node.index: node.op.torch_module(node) for node in graph.nodes if not node.op.graph_input}
     classes: list[type] = []
     for module in built.values():
         for sub in module.modules():
             cls = type(sub)
-            if getattr(custom, cls.__name__, None) is cls and cls not in classes:
+            handle = TORCH_CLASSES.get(cls.__name__)
+            if handle is not None and handle.cls is cls and cls not in classes:
                 classes.append(cls)
 
     lines = [f"# {line}" for line in (graph.title or graph.name).splitlines()]
@@ -265,10 +268,10 @@ def export_torch_source(graph: Graph) -> str:
     lines += ["import math", "", "import torch", "import torch.nn.functional as F", "from torch import nn", ""]
     lines.append(f"INPUT_SHAPE = {tuple(graph.input.shape)!r}")
     for cls in classes:
-        lines += ["", "", inspect.getsource(cls).rstrip()]
+        lines += ["", "", textwrap.dedent(inspect.getsource(cls)).rstrip()]
     lines += ["", "", f"class {class_name(graph)}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
     for node in graph.nodes:
-        if node.inputs:
+        if not node.op.graph_input:
             lines.append(f"        self.{names[node.index]} = {_constructor(built[node.index])}")
             if node.frozen:
                 lines.append(f"        self.{names[node.index]}.requires_grad_(False)")
@@ -280,7 +283,7 @@ def export_torch_source(graph: Graph) -> str:
     kept = {out.index for out in graph.outputs}
     lines += ["", f"    def forward(self, {names[graph.input.index]}):"]
     for node in graph.nodes:
-        if not node.inputs:
+        if node.op.graph_input:
             continue
         args = ", ".join(names[src.index] for src in node.inputs)
         lines.append(f"        {names[node.index]} = self.{names[node.index]}({args})")

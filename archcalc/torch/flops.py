@@ -30,9 +30,6 @@ from archcalc.graph import Graph
 from archcalc.torch import require_torch
 from archcalc.torch.build import torch_names
 
-# Op families whose analytic MACs follow fvcore's convention exactly.
-COMPARED_FAMILIES = ("conv", "linear")
-
 
 @dataclass
 class FvcoreCounts:
@@ -174,23 +171,24 @@ class FlopComparison:
         }
 
 
-def compare_flops(graph: Graph, module, inputs, *, flop_counter: bool = True) -> FlopComparison:
+def compare_flops(graph: Graph, module, inputs, *, flop_counter: bool = True, analysis=None) -> FlopComparison:
     """Count ``module`` (built from ``graph`` by ``build_module``) on ``inputs`` with fvcore
     (and FlopCounterMode unless ``flop_counter=False``), node by node against the analysis.
 
     Every node of the module is counted, auxiliary heads included, so the analytic
-    side is every node's MACs (training-only ones too) at the batch of ``inputs``.
+    side is every node's MACs (training-only ones too) at the batch of ``inputs``; from
+    ``analysis`` (of any batch) when given.
     """
-    from archcalc.analysis import analyze_graph
+    from archcalc.torch import per_sample_analysis
 
     batch = inputs.shape[0]
-    analysis = analyze_graph(graph, batch=batch)
+    analysis = per_sample_analysis(graph, "float32") if analysis is None else analysis
     names = torch_names(graph)
     fv = fvcore_counts(module, (inputs,))
     second = flop_counter_counts(module, (inputs,)) if flop_counter else None
     nodes = []
     for node, row in zip(graph.nodes, analysis.layers):
-        if not node.inputs:
+        if node.op.graph_input:
             continue
         name = names[node.index]
         nodes.append(
@@ -198,8 +196,8 @@ def compare_flops(graph: Graph, module, inputs, *, flop_counter: bool = True) ->
                 name=node.name,
                 module=name,
                 kind=node.kind,
-                compared=node.op.family in COMPARED_FAMILIES,
-                analytic_macs=row.macs,
+                compared="fvcore" in node.op.mac_counters,
+                analytic_macs=row.macs // analysis.batch * batch,
                 fvcore=fv.by_module.get(name, 0),
                 flop_counter_macs=None if second is None else second.get(name, 0) // 2,
                 unsupported=fv.unsupported_by_module.get(name, {}),
