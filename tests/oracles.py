@@ -36,16 +36,23 @@ def submodules(graph, module):
 
 def positive_(module) -> None:
     """Weights and inputs that cannot cancel: every parameter positive, of a size that keeps
-    activations near 1 (a weight's share of its fan-in); biases small. Frozen codes (LeNet's
-    RBF) keep their +-1 values."""
+    activations near 1 (a weight's share of its fan-in), scales (batch norm's) near a half so
+    that residual sums do not grow into a saturating activation (relu6 is flat above 6);
+    biases small. Frozen codes (LeNet's RBF) keep their +-1 values; running statistics start
+    as torch's (mean 0, variance 1), also for a module built without initialisation."""
+    for sub in module.modules():
+        if hasattr(sub, "reset_running_stats"):
+            sub.reset_running_stats()
     with torch.no_grad():
         for name, p in module.named_parameters():
             if not p.requires_grad and p.dim() > 1:
                 continue
-            fan_in = p[0].numel() if p.dim() > 1 else 1
-            p.uniform_(0.5, 1.5).div_(fan_in)
             if name.rsplit(".", 1)[-1] == "bias":
-                p.mul_(0.1)
+                p.uniform_(0.05, 0.15)
+            elif p.dim() > 1:
+                p.uniform_(0.5, 1.5).div_(p[0].numel())
+            else:
+                p.uniform_(0.25, 0.75)
 
 
 # --- shapes, parameters, buffers ------------------------------------------------

@@ -1,8 +1,8 @@
 """Receptive fields against autograd on every built-in spec, and through global operations.
 
-Each spec is read at the smallest square input it accepts (its own input when smaller), so
-the whole network runs in a fraction of a second; a few nodes per spec, evenly spread, are
-probed at a centre and two corners (tests/oracles.py). float32 is enough here: weights and
+Each spec is read at the smallest square input it accepts (its own input when smaller); six
+nodes per spec (two where the input must stay large), evenly spread, are probed at a centre and
+two corners, all in one batch (tests/oracles.py). float32 is enough here: weights and
 inputs are positive, so nothing cancels.
 """
 
@@ -49,7 +49,8 @@ def smallest(name):
 @pytest.mark.parametrize("name", SPECS)
 def test_builtin_spec_receptive_fields_match_autograd(name):
     graph = smallest(name)
-    probes = oracles.probe_receptive_fields(graph, dtype=torch.float32, limit=12)
+    large = len(graph.input.shape) == 3 and max(graph.input.shape[1:]) > 128  # Inception-v3's side head needs 299
+    probes = oracles.probe_receptive_fields(graph, dtype=torch.float32, limit=2 if large else 6)
     assert probes
     assert all(p.agrees for p in probes), [p for p in probes if not p.agrees][:3]
 
