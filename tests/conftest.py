@@ -22,7 +22,8 @@ def spec_text():
 
 @pytest.fixture(scope="module")
 def kinds():
-    """tests/every_kind.yaml: every layer kind, for the tests of the torch side."""
+    """tests/every_kind.yaml: many kinds in one network; each kind alone is tested from its own
+    examples (tests/test_kinds.py), so a new kind need not be added here."""
     return archcalc.load(EVERY_KIND)
 
 

@@ -74,9 +74,6 @@ def test_saved_activations_match_autograd(name, until):
 
 def test_every_kind_every_freeze_point_and_random_freezing():
     graph = archcalc.load(EVERY_KIND)
-    from archcalc.ops import REGISTRY
-
-    assert {op.kind for op in REGISTRY.kinds()} == {n.kind for n in graph.nodes}
     cases = [("none", graph)]
     for node in graph.nodes:  # freezing up to each layer with parameters
         if node.inputs and sum(node.op.params(node)):

@@ -1,8 +1,8 @@
 """What a layer kind is: its arguments, and every rule about it in one class.
 
-Adding a layer kind is one file under ``archcalc/ops/`` (imported by
-``archcalc/ops/__init__.py``, or any module imported before a spec is read): a
-subclass of :class:`Op` decorated with :func:`register`. Everything else, the spec
+Adding a layer kind is one file under ``archcalc/ops/`` (every module there is
+imported with the package; a kind may also live in any module imported before a spec
+is read): a subclass of :class:`Op` decorated with :func:`register`. Everything else, the spec
 language, the JSON Schema, the kinds table of docs/spec-format.md, ``archcalc
 kinds``, the torch module, ``export`` and the per-kind torch oracle tests, is
 derived from the class.
