@@ -11,9 +11,36 @@ from archcalc.analysis import DTYPE_BYTES
 
 
 def complete_spec(ctx, param, incomplete: str):
+    """Spec files and folders under the typed path, then the built-in names it begins.
+
+    Paths are listed here, as plain items, rather than left to the shell ("file"
+    items): click's bash script drops every other item when one is a file item.
+    """
+    from click.shell_completion import CompletionItem
+
     from archcalc.library import builtin_paths
 
-    return [click.shell_completion.CompletionItem(n) for n in builtin_paths() if n.startswith(incomplete.lower())]
+    names = [n for n in builtin_paths() if n.startswith(incomplete.lower())]
+    return [CompletionItem(p) for p in _spec_paths(incomplete)] + [CompletionItem(n) for n in names]
+
+
+def _spec_paths(incomplete: str) -> list[str]:
+    """Folders (with a trailing /) and *.yaml / *.yml files whose path begins with ``incomplete``."""
+    stem = incomplete.rpartition("/")[2]
+    head = incomplete[: len(incomplete) - len(stem)]
+    try:
+        entries = sorted(Path(head or ".").iterdir())
+    except OSError:
+        return []
+    paths = []
+    for entry in entries:
+        if not entry.name.startswith(stem) or (entry.name.startswith(".") and not stem.startswith(".")):
+            continue
+        if entry.is_dir():
+            paths.append(head + entry.name + "/")
+        elif entry.suffix in (".yaml", ".yml"):
+            paths.append(head + entry.name)
+    return paths
 
 
 def parse_shape(ctx, param, value: str | None):
