@@ -77,7 +77,7 @@ def test_summary_csv_has_exact_integers(run):
     rows = list(csv.DictReader(io.StringIO(run("summary", "alexnet", "--format", "csv").output)))
     conv1 = next(r for r in rows if r["name"] == "conv1")
     assert conv1 == {"name": "conv1", "kind": "conv", "shape": "96x55x55", "activations": "290400",
-                     "memory": "1161600", "params": "34944", "macs": "105415200", "rf": "11"}
+                     "memory_bytes": "1161600", "params": "34944", "macs": "105415200", "rf": "11"}
     assert sum(int(r["params"]) for r in rows) == 60_965_224
 
 

@@ -84,7 +84,8 @@ def scratch(tmp_path, monkeypatch):
 
 def invoke(command: str):
     env, args = split(command)
-    return CliRunner().invoke(cli, args, prog_name="archcalc", env=env, terminal_width=200)
+    # Shown as on a 200-column terminal (tables fit $COLUMNS; piped output is 80 wide otherwise).
+    return CliRunner().invoke(cli, args, prog_name="archcalc", env={"COLUMNS": "200", **env}, terminal_width=200)
 
 
 def test_the_docs_show_many_commands():

@@ -51,8 +51,9 @@ budget), 2 usage error (e.g. a path that does not exist).""",
               help="Fail specs whose activations (float32, batch 1, summed over nodes) exceed SIZE, e.g. 200MiB.")
 @click.option("--set", "overrides", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
               help="Override a variable in every spec checked.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text", show_default=True,
-              help="github prints workflow annotations that point at the spec line.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "csv", "markdown"]), default="text",
+              show_default=True, help="github prints workflow annotations that point at the spec line; csv and "
+                                      "markdown one row per file (a Markdown table suits a pull-request comment).")
 @click.option("--only-specs", is_flag=True,
               help="Skip YAML files without a top-level `layers:` key (for hooks that pass every YAML file).")
 def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, only_specs):
@@ -75,6 +76,10 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, 
         click.echo(json.dumps({"schema": "archcalc.check/1", "passed": not failed,
                                "files": [report_to_dict(r) for r in reports],
                                "skipped": [str(f) for f in skipped]}, indent=2))
+    elif fmt in ("csv", "markdown"):
+        click.echo(_file_table(reports, fmt), nl=False)
+        if fmt == "markdown":
+            click.echo("\n" + _tally(reports, failed, skipped))
     elif fmt == "github":
         for r in reports:
             problems = [(r.error.location, r.error.headline().split("error: ", 1)[-1])] if r.error else [
@@ -98,6 +103,28 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, 
                     click.echo(f"  {f.location}: {f.message}")
         click.echo(_tally(reports, failed, skipped))
     click.get_current_context().exit(1 if failed else 0)
+
+
+def _problems(report) -> list[str]:
+    """What failed in one file, each as 'file:line:column: message'."""
+    if report.error:
+        return [report.error.headline()]
+    return [f"{f.location}: {f.message}" for f in report.findings if not f.passed]
+
+
+def _file_table(reports, fmt: str) -> str:
+    """One row per file: its status, how many checks ran and failed, and what failed."""
+    from archcalc.report.formats import csv_text, markdown_table
+
+    header = ["file", "status", "checks", "failing", "problems"]
+    body = []
+    for r in reports:
+        failing = len(_problems(r))
+        status = "error" if r.error else ("ok" if r.passed else "fail")
+        body.append([str(r.path), status, len(r.findings), failing, "; ".join(_problems(r))])
+    if fmt == "csv":
+        return csv_text(header, body)
+    return markdown_table([h.capitalize() for h in header], body, [False, False, True, True, False])
 
 
 def _tally(reports, failed, skipped) -> str:

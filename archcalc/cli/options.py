@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -104,21 +106,41 @@ def emit(text: str, output: Path | None, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
-def console(output: Path | None = None):
-    """A rich console: colour on a terminal; plain, wide, stable text elsewhere or to a file."""
+def width_option(func):
+    return click.option(
+        "--width", type=click.IntRange(min=20), metavar="N",
+        help="Fit tables in N columns. Default: $COLUMNS, else the terminal's width, else 80 (as when piped); "
+             "columns that do not fit are hidden, and a note says which.",
+    )(func)
+
+
+def output_width(requested: int | None = None) -> int:
+    """--width, else $COLUMNS, else the terminal's width, else 80 (piped or written to a file)."""
+    if requested:
+        return requested
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 80
+
+
+def show(build: Callable[[int], Any], output: Path | None, force: bool, width: int | None = None) -> None:
+    """Print the rich renderable ``build(width)`` makes: in colour on a terminal; elsewhere,
+    and to --output, as plain text without trailing spaces."""
     import io
 
     from rich.console import Console
 
-    if output is not None:
-        return Console(file=io.StringIO(), width=200, no_color=True, highlight=False, force_terminal=False)
-    probe = Console()
-    return Console(highlight=False, width=None if probe.is_terminal else 200)
-
-
-def show(renderable, output: Path | None, force: bool) -> None:
-    """Print a rich renderable, or write its plain text to --output."""
-    con = console(output)
-    con.print(renderable)
-    if output is not None:
-        emit(con.file.getvalue(), output, force)
+    columns = output_width(width)
+    if output is None and sys.stdout.isatty():
+        Console(highlight=False, width=columns).print(build(columns))
+        return
+    con = Console(file=io.StringIO(), width=columns, no_color=True, highlight=False, force_terminal=False)
+    con.print(build(columns))
+    text = "\n".join(line.rstrip() for line in con.file.getvalue().split("\n"))
+    emit(text, output, force)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.options import complete_spec, emit, output_options, parse_sets, parse_shape, show
+from archcalc.cli.options import complete_spec, emit, output_options, parse_sets, parse_shape, show, width_option
 
 
 def parse_batches(ctx, param, value: str):
@@ -81,9 +81,10 @@ under inference mode: median, p10 and p90 over --repeat runs (and --min-time).""
               help="Override a spec variable (repeatable), e.g. --set alpha=0.5.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json is the archcalc.profile/1 dict with every measurement.")
+@width_option
 @output_options
 def command(spec, device, batches, dtype, warmup, repeat, min_time, threads, channels_last, compile_, allow_large,
-            no_flops, input_shape, overrides, fmt, output, force):
+            no_flops, input_shape, overrides, fmt, width, output, force):
     """Build SPEC as a torch module, check it against the analysis, and time it."""
     import archcalc
     from archcalc.profile import profile
@@ -98,7 +99,8 @@ def command(spec, device, batches, dtype, warmup, repeat, min_time, threads, cha
     if fmt == "json":
         emit(to_json(profile(graph, **kwargs)), output, force)
     else:
-        show(renderable(_with_progress(graph, profile, kwargs)), output, force)
+        result = _with_progress(graph, profile, kwargs)
+        show(lambda columns: renderable(result, columns), output, force, width)
 
 
 def _with_progress(graph, profile, kwargs):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from archcalc.cli.memory import apply_freeze, freeze_options
-from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show
-from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS
+from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show, width_option
+from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS, HIDE_ORDER
 
 
 def parse_columns(ctx, param, value):
@@ -28,7 +28,12 @@ Examples:
   archcalc summary mobilenet-v1 --set alpha=0.5 --input 3x160x160
   archcalc summary my_net.yaml --format json -o my_net.json
   archcalc summary vgg16 --columns name,shape,params,macs --format csv
-  archcalc summary resnet50 --freeze-until layer3 --depth 1""",
+  archcalc summary resnet50 --freeze-until layer3 --depth 1
+  archcalc summary resnet152 --full-names --width 120
+\b
+A table wider than its width (--width, else $COLUMNS, else the terminal, else 80)
+hides columns, and says so under it, in this order: """ + ", ".join(HIDE_ORDER) + """.
+Long names are shortened in the middle (…).""",
 )
 @click.argument("spec", shell_complete=complete_spec)
 @analysis_options
@@ -38,9 +43,13 @@ Examples:
               help=f"Columns for table/csv/markdown: {', '.join(COLUMNS)}.")
 @click.option("--depth", type=click.IntRange(min=1),
               help="Show N levels of nesting; deeper blocks become one summed row (1 = top level only).")
+@click.option("--full-names", is_flag=True,
+              help="Show every row's full dotted path (layer3.4.conv2) instead of its last part under its block.")
 @freeze_options
+@width_option
 @output_options
-def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, freeze_until, train_last, output, force):
+def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, full_names, freeze_until, train_last,
+            width, output, force):
     """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC."""
     import archcalc
     from archcalc.report import formats
@@ -57,8 +66,8 @@ def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, fre
         return
     rows = summary_rows(analysis, depth)
     if fmt == "markdown":
-        emit(formats.rows_markdown(rows, columns), output, force)
+        emit(formats.rows_markdown(rows, columns, analysis, full_names), output, force)
     else:
         from archcalc.report.text import summary_renderable
 
-        show(summary_renderable(analysis, rows, columns), output, force)
+        show(lambda width_: summary_renderable(analysis, rows, columns, width_, full_names), output, force, width)

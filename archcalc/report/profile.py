@@ -23,7 +23,7 @@ def _params_lines(params: dict) -> list[str]:
     return lines
 
 
-def _flops_lines(flops: dict):
+def _flops_lines(flops: dict, width: int | None):
     """Lines, and the table of conv/linear nodes that differ (None when all agree)."""
     compared = flops["compared_nodes"]
     differing = [n for n in flops["nodes"] if n["compared"] and n["difference"]]
@@ -41,6 +41,7 @@ def _flops_lines(flops: dict):
              for n in differing],
             [False, False, True, True, True],
             ["red"] * len(differing),
+            width, drop=[1], flex=0,
         )
     lines = [
         head,
@@ -53,7 +54,7 @@ def _flops_lines(flops: dict):
     return lines, table
 
 
-def _latency_table(batches: list[dict]):
+def _latency_table(batches: list[dict], width: int | None):
     headers = ["Batch", "Runs", "Median", "p10", "p90", "Images/s", "GMAC/s", "Peak memory", "Analytic peak", "Ratio"]
     cells = []
     for entry in batches:
@@ -74,10 +75,11 @@ def _latency_table(batches: list[dict]):
         else:
             row += ["-", "-", "-"]
         cells.append(row)
-    return layout(headers, cells, [True] * len(headers), [None] * len(cells))
+    # Narrow widths hide the spread first, then the derived rates, then memory; Median stays.
+    return layout(headers, cells, [True] * len(headers), [None] * len(cells), width, drop=[3, 4, 1, 6, 9, 8, 7, 5])
 
 
-def renderable(result: dict):
+def renderable(result: dict, width: int | None = None):
     """The terminal report of an ``archcalc.profile/1`` dict."""
     dev, opts = result["device"], result["options"]
     shape = "×".join(map(str, result.get("input_shape") or []))
@@ -92,12 +94,12 @@ def renderable(result: dict):
                   + "".join(f"  ·  {f}" for f in flags)),
              Text("\n".join(_params_lines(result["params"])))]
     if result["flops"]:
-        lines, table = _flops_lines(result["flops"])
+        lines, table = _flops_lines(result["flops"], width)
         parts.append(Text(lines[0]))
         if table is not None:
             parts.append(table)
         parts.append(Text("\n".join(lines[1:])))
-    parts += [Text(""), Text("Latency per call (inference mode)", style="bold"), _latency_table(result["batches"])]
+    parts += [Text(""), Text("Latency per call (inference mode)", style="bold"), _latency_table(result["batches"], width)]
     methods = sorted({e["memory"]["method"] for e in result["batches"] if e.get("memory")})
     if methods:
         parts.append(Text(

@@ -36,7 +36,7 @@ class Row:
 
 COLUMNS = {
     # key: (header, exact value, human value, right-aligned)
-    "name": ("Layer", lambda r: r.name, lambda r: "  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name, False),
+    "name": ("Layer", lambda r: r.name, lambda r: nested_name(r), False),
     "kind": ("Kind", lambda r: r.kind, lambda r: (f"{r.layers} layer" + "s" * (r.layers != 1)) if r.kind == "block" else r.kind, False),
     "shape": ("Output", lambda r: "x".join(map(str, r.output_shape)), lambda r: "×".join(map(str, r.output_shape)), True),
     "activations": ("Values", lambda r: r.activations, lambda r: format_count(r.activations) if r.activations else "-", True),
@@ -44,17 +44,35 @@ COLUMNS = {
     "params": ("Params", lambda r: r.params, lambda r: f"{r.params:,}" if r.params else "-", True),
     "weights": ("Weights", lambda r: r.weights, lambda r: f"{r.weights:,}" if r.weights else "-", True),
     "biases": ("Biases", lambda r: r.biases, lambda r: f"{r.biases:,}" if r.biases else "-", True),
+    "trainable": ("Trainable", lambda r: "true" if r.trainable else "false",
+                  lambda r: ("yes" if r.trainable else "frozen") if r.params else "-", False),
     "macs": ("MACs", lambda r: r.macs, lambda r: format_count(r.macs) if r.macs else "-", True),
     "other_ops": ("Other ops", lambda r: r.other_ops, lambda r: format_count(r.other_ops) if r.other_ops else "-", True),
-    "rf": ("RF", lambda r: _pair(r.receptive_field), lambda r: _pair(r.receptive_field), True),
-    "jump": ("Jump", lambda r: _pair(r.jump), lambda r: _pair(r.jump), True),
+    "rf": ("RF", lambda r: _pair(r.receptive_field, "x"), lambda r: _pair(r.receptive_field), True),
+    "jump": ("Jump", lambda r: _pair(r.jump, "x"), lambda r: _pair(r.jump), True),
     "block": ("Block", lambda r: r.block or "", lambda r: r.block or "", False),
 }
 DEFAULT_COLUMNS = ("name", "kind", "shape", "activations", "memory", "params", "macs", "rf")
+# Columns whose exact values are bytes: machine formats name them <key>_bytes.
+BYTE_COLUMNS = {"memory"}
+# The order in which a table too wide for its width hides columns (docs/decisions.md):
+# the optional detail first, then what another column says again (Values beside
+# Memory, Kind beside the name), the layer name never.
+HIDE_ORDER = ("block", "jump", "other_ops", "biases", "weights", "trainable", "activations", "kind", "rf",
+              "memory", "shape", "macs", "params")
+assert set(HIDE_ORDER) == set(COLUMNS) - {"name"}
 
 
-def _pair(values: list[int]) -> str:
-    return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
+def nested_name(row: Row) -> str:
+    """The name under its block's indentation: a layer by its last part, a block by its
+    whole path, so every row has its block's full path at most a block's length above."""
+    if not row.depth:
+        return row.name
+    return "  " * row.depth + (row.name if row.kind == "block" else row.name.rsplit(".", 1)[-1])
+
+
+def _pair(values: list[int], times: str = "×") -> str:
+    return str(values[0]) if values[0] == values[1] else f"{values[0]}{times}{values[1]}"
 
 
 def _depth(block: str | None) -> int:

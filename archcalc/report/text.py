@@ -21,9 +21,14 @@ from rich.text import Span, Text
 
 from archcalc.analysis import Analysis
 from archcalc.collector import paused_gc
-from archcalc.report.rows import COLUMNS, Row
+from archcalc.report.fit import fit_table, hidden_note
+from archcalc.report.rows import COLUMNS, HIDE_ORDER, Row
 from archcalc.units import format_bytes, format_count
 
+# Where the figures of a totals line begin ("Params        ...").
+TOTALS_INDENT = 14
+# A table longer than this many rows gets a hint at shorter --depth views.
+LONG_TABLE = 100
 CONVENTIONS = (
     "MACs = multiply-accumulates (conv: H_out·W_out·C_out·k_h·k_w·C_in/groups; linear: in·out); "
     "FLOPs = 2 × MACs. Bias adds, pooling, activations and normalisation are not MACs."
@@ -31,19 +36,15 @@ CONVENTIONS = (
 
 
 def layout(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool],
-           styles: Sequence[str | None]) -> Text:
-    """Aligned columns under a bold header and a rule, one styled line per row."""
-    return TableLines(aligned_lines(headers, cells, right), list(styles)).text()
-
-
-def aligned_lines(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
-    """The header, a rule under it and one line per row, each column padded to its widest cell."""
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()
-
-    return [line(headers), "─" * (sum(widths) + 2 * (len(widths) - 1)), *map(line, cells)]
+           styles: Sequence[str | None], width: int | None = None, drop: Sequence[int] = (),
+           flex: int | None = None, wrap: bool = False):
+    """Aligned columns under a bold header and a rule, one styled line per row, fitted
+    to ``width`` (see :func:`archcalc.report.fit.fit_table`), with the note of what
+    fitting hid when it hid anything."""
+    fitted = fit_table(headers, cells, right, width, drop, flex, wrap)
+    table = TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line])
+    note = hidden_note(fitted, width) if width is not None else None
+    return Group(table, Text(note, style="dim")) if note else table
 
 
 class TableLines:
@@ -92,15 +93,43 @@ class TableLines:
         return self.text().__rich_measure__(console, options)
 
 
-def summary_table(rows: Sequence[Row], columns: Sequence[str]) -> TableLines:
-    """The layer table: the chosen columns, block rows bold, training-only rows dim."""
+def summary_table(rows: Sequence[Row], columns: Sequence[str], width: int | None = None,
+                  full_names: bool = False) -> TableLines:
+    """The layer table: the chosen columns, block rows bold, training-only rows dim.
+
+    Within ``width``, columns are hidden in the order of ``HIDE_ORDER`` and names
+    shortened in the middle; ``.fitted`` records what was hidden.
+    """
     with paused_gc():
-        lines = aligned_lines(
+        human = [COLUMNS[key][2] for key in columns]
+        if full_names and "name" in columns:
+            human[columns.index("name")] = COLUMNS["name"][1]
+        fitted = fit_table(
             [COLUMNS[key][0] for key in columns],
-            [[COLUMNS[key][2](row) for key in columns] for row in rows],
+            [[cell(row) for cell in human] for row in rows],
             [COLUMNS[key][3] for key in columns],
+            width,
+            drop=[columns.index(key) for key in HIDE_ORDER if key in columns],
+            flex=columns.index("name") if "name" in columns else None,
         )
-    return TableLines(lines, ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows])
+    styles = ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows]
+    table = TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line])
+    table.fitted = fitted
+    return table
+
+
+def depth_hint(rows: Sequence[Row], threshold: int = LONG_TABLE) -> str | None:
+    """For a table longer than ``threshold`` rows, what --depth 1 and 2 would show instead."""
+    if len(rows) <= threshold:
+        return None
+    options = []
+    for depth in (1, 2):
+        count = sum(1 for row in rows if row.depth < depth)
+        if count < len(rows) and (not options or count > options[-1][1]):
+            options.append((depth, count))
+    if not options:
+        return None
+    return f"{len(rows):,} rows: " + ", ".join(f"--depth {d} shows {n:,}" for d, n in options) + "."
 
 
 def totals_lines(analysis: Analysis) -> list[str]:
@@ -125,17 +154,46 @@ def totals_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
-def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]):
+def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int | None = None,
+                       full_names: bool = False, hint_depth: bool = True):
+    """Heading, layer table, what fitting it hid, the --depth hint, totals and conventions."""
     g = analysis.graph
     heading = (
         f"{g.title or g.name}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
         f"batch {analysis.batch}  ·  {analysis.dtype}"
     )
+    table = summary_table(rows, columns, width, full_names)
+    notes = []
+    if width is not None:
+        notes.append(hidden_note(table.fitted, width))
+    if hint_depth:
+        notes.append(depth_hint(rows))
+    parts = [Text(heading, style="bold"), Text(""), table]
+    parts += [Text(note, style="dim") for note in notes if note]
+    totals = totals_lines(analysis) if width is None else wrap_totals(totals_lines(analysis), width)
     return Group(
-        Text(heading, style="bold"),
+        *parts,
         Text(""),
-        summary_table(rows, columns),
-        Text(""),
-        Text("\n".join(totals_lines(analysis))),
+        Text("\n".join(totals)),
         Text(CONVENTIONS, style="dim"),
     )
+
+
+def wrap_totals(lines: Sequence[str], width: int) -> list[str]:
+    """Totals lines too long for ``width`` broken at their ' · ' separators, each
+    continuation under the figures (a label never ends a line without its figure)."""
+    wrapped = []
+    for line in lines:
+        if len(line) <= width:
+            wrapped.append(line)
+            continue
+        pieces = [p.strip() for p in line[TOTALS_INDENT:].split(" · ")]
+        current = line[:TOTALS_INDENT] + pieces[0]
+        for piece in pieces[1:]:
+            if len(current) + 3 + len(piece) <= width:
+                current += " · " + piece
+            else:
+                wrapped.append(current)
+                current = " " * TOTALS_INDENT + piece
+        wrapped.append(current)
+    return wrapped
