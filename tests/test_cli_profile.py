@@ -101,7 +101,7 @@ def test_profile_json_agrees_with_the_analysis(spec):
 
 
 def test_profile_table(tiny):
-    result = invoke("profile", "mobilenet-v2", *FAST, "--batch", "1,2")
+    result = invoke("profile", "mobilenet-v2", *FAST, "--batch", "1,2", "--width", "200")
     assert result.exit_code == 0, result.output
     out = result.output
     head = out.splitlines()[:2]

@@ -5,10 +5,13 @@ in the middle, text wraps; no line is longer than the width, none ends in spaces
 no figure is cut: every word printed at a narrow width is one printed at full width.
 """
 
+import io
+import json
 import re
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from archcalc.cli import cli
 from archcalc.report.fit import ELLIPSIS, fit_table, shorten_middle
@@ -57,21 +60,50 @@ def whole():
 @pytest.mark.parametrize("width", [60, 80, 120, None])
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 def test_tables_fit_their_width(whole, args, width):
-    lines = printed(args, width)
-    limit = width or 80  # piped, with no COLUMNS: 80
+    assert_fits(printed(args, width), whole[args], width or 80)  # piped, with no COLUMNS: 80
+
+
+@pytest.fixture(scope="module")
+def profiled():
+    """One measured profile (timings differ run to run, so it is rendered, not rerun)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    result = CliRunner().invoke(cli, ["profile", "googlenet", "--input", "3x64x64", "--batch", "1,2", "--warmup", "0",
+                                      "--repeat", "1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    node = next(n for n in data["flops"]["nodes"] if n["compared"])  # a differing node, for its table
+    node["fvcore"] += 5
+    node["difference"] = 5
+    return data
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_profile_tables_fit_their_width(profiled, width):
+    from archcalc.report.profile import renderable
+
+    def render(columns):
+        console = Console(file=io.StringIO(), width=columns, no_color=True)
+        console.print(renderable(profiled, columns))
+        return [line.rstrip() for line in console.file.getvalue().splitlines()]
+
+    assert_fits(render(width), render(1000), width)
+
+
+def assert_fits(lines, whole_lines, limit):
     assert max(map(len, lines)) <= limit
     assert not [line for line in lines if line != line.rstrip()]
-    assert words(lines) <= words(whole[args])  # nothing cut: "118." or "2." would not be a word of the whole
+    assert words(lines) <= words(whole_lines)  # nothing cut: "118." or "2." would not be a word of the whole
     # A note under each table that hid a column (a header of the whole table is missing)
     # or shortened a name.
-    narrow_headers, whole_headers = headers(lines), headers(whole[args])
+    narrow_headers, whole_headers = headers(lines), headers(whole_lines)
     missing = sum(1 for n, w in zip(narrow_headers, whole_headers) if set(w.split()) - set(n.split()))
     notes = [line for line in lines if NOTE.search(line)]
     if any(ELLIPSIS in line for line in lines if not NOTE.search(line)):
         assert len(notes) >= max(missing, 1)
     else:
         assert len(notes) == missing
-    rules = [len(line) for line in whole[args] if line and set(line) == {"─"}]
+    rules = [len(line) for line in whole_lines if line and set(line) == {"─"}]
     for note in notes:
         assert int(NOTE.search(note).group(1)) in rules
 

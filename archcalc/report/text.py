@@ -21,7 +21,7 @@ from rich.text import Span, Text
 
 from archcalc.analysis import Analysis
 from archcalc.collector import paused_gc
-from archcalc.report.fit import fit_table, hidden_note
+from archcalc.report.fit import Fitted, fit_table, hidden_note
 from archcalc.report.rows import COLUMNS, HIDE_ORDER, Row
 from archcalc.units import format_bytes, format_count
 
@@ -57,9 +57,10 @@ class TableLines:
     figures, kinds and node names, which the spec reader limits to identifiers.
     """
 
-    def __init__(self, lines: list[str], styles: list[str | None]) -> None:
+    def __init__(self, lines: list[str], styles: list[str | None], fitted: Fitted | None = None) -> None:
         self.lines = lines  # header, rule, then one per row
         self.styles = ["bold", None, *styles]  # one per line
+        self.fitted = fitted  # what fitting the table to a width hid, when it was fitted
 
     def text(self) -> Text:
         spans, offset = [], 0
@@ -98,7 +99,7 @@ def summary_table(rows: Sequence[Row], columns: Sequence[str], width: int | None
     """The layer table: the chosen columns, block rows bold, training-only rows dim.
 
     Within ``width``, columns are hidden in the order of ``HIDE_ORDER`` and names
-    shortened in the middle; ``.fitted`` records what was hidden.
+    shortened in the middle; the table's ``fitted`` records what was hidden.
     """
     with paused_gc():
         human = [COLUMNS[key][2] for key in columns]
@@ -113,9 +114,7 @@ def summary_table(rows: Sequence[Row], columns: Sequence[str], width: int | None
             flex=columns.index("name") if "name" in columns else None,
         )
     styles = ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows]
-    table = TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line])
-    table.fitted = fitted
-    return table
+    return TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line], fitted)
 
 
 def depth_hint(rows: Sequence[Row], threshold: int = LONG_TABLE) -> str | None:
@@ -155,7 +154,7 @@ def totals_lines(analysis: Analysis) -> list[str]:
 
 
 def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int | None = None,
-                       full_names: bool = False, hint_depth: bool = True):
+                       full_names: bool = False):
     """Heading, layer table, what fitting it hid, the --depth hint, totals and conventions."""
     g = analysis.graph
     heading = (
@@ -163,11 +162,7 @@ def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequenc
         f"batch {analysis.batch}  ·  {analysis.dtype}"
     )
     table = summary_table(rows, columns, width, full_names)
-    notes = []
-    if width is not None:
-        notes.append(hidden_note(table.fitted, width))
-    if hint_depth:
-        notes.append(depth_hint(rows))
+    notes = [hidden_note(table.fitted, width) if width is not None else None, depth_hint(rows)]
     parts = [Text(heading, style="bold"), Text(""), table]
     parts += [Text(note, style="dim") for note in notes if note]
     totals = totals_lines(analysis) if width is None else wrap_totals(totals_lines(analysis), width)
