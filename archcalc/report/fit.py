@@ -82,7 +82,7 @@ def fit_table(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Seq
         return (" " * GAP).join(
             v.rjust(w) if right[i] else v.ljust(w) for v, w, i in zip(values, column_widths, shown)).rstrip()
 
-    fitted.lines += [line([headers[i] for i in shown]), "─" * _total(column_widths)]
+    fitted.lines += [line([shorten_middle(headers[i], widths[i]) for i in shown]), "─" * _total(column_widths)]
     narrowed = flex in shown and widths[flex] < natural[flex]
     for r, row in enumerate(cells):
         values = [row[i] for i in shown]
