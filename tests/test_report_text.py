@@ -1,7 +1,10 @@
 """The summary table's fast renderable prints exactly what rich's Text of it prints."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -40,3 +43,41 @@ def test_styles_reach_the_terminal():
     assert rows["inception3a"].startswith("\x1b[1m")  # a block row: bold
     assert rows["aux1"].startswith("\x1b[2m")  # a training-only head: dim
     assert rows["input"].startswith("input")  # a plain layer: no style
+
+
+@pytest.mark.parametrize("spec", ["vgg16", "googlenet", "resnet50", "lenet5"])
+def test_plain_summary_is_what_rich_prints_on_a_plain_console(spec):
+    from archcalc.cli.options import console
+    from archcalc.report.text import summary_plain, summary_renderable
+
+    analysis = archcalc.analyze(spec)
+    rows = summary_rows(analysis)
+    plain = console(output=io.StringIO())  # the console of --output and of a pipe
+    plain.print(summary_renderable(analysis, rows, DEFAULT_COLUMNS))
+    assert summary_plain(analysis, rows, DEFAULT_COLUMNS) == plain.file.getvalue()
+
+
+def test_plain_summary_declines_what_rich_would_wrap():
+    from archcalc.report.text import PLAIN_WIDTH, summary_plain
+
+    analysis = archcalc.analyze("lenet5")
+    analysis.graph.title = "x" * (PLAIN_WIDTH + 1)
+    assert summary_plain(analysis, summary_rows(analysis), DEFAULT_COLUMNS) is None
+
+
+PIPED_SUMMARY = """
+import sys
+from archcalc.cli import main
+try:
+    main(["summary", "vgg16"])
+except SystemExit:
+    pass
+print("rich.console" in sys.modules, "torch" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_a_piped_summary_does_not_import_rich_console():
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+    done = subprocess.run([sys.executable, "-c", PIPED_SUMMARY], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0 and "138,357,544" in done.stdout
+    assert done.stderr.split()[-2:] == ["False", "False"]

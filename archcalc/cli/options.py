@@ -77,6 +77,28 @@ def emit(text: str, output: Path | None, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+def plain_output(output: Path | None) -> bool:
+    """Whether the output is plain text: a file, or a stdout rich would not treat as a terminal.
+
+    Decided as ``rich.console.Console.is_terminal`` decides (TTY_COMPATIBLE, then
+    FORCE_COLOR, then ``isatty``) without importing rich, so a command printing to a
+    pipe can skip rich altogether.
+    """
+    if output is not None:
+        return True
+    import os
+    import sys
+
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "0"
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None:
+        return force == ""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return isatty is None or not isatty()
+
+
 def console(output: Path | None = None):
     """A rich console: colour on a terminal; plain, wide, stable text elsewhere or to a file."""
     import io

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from archcalc.cli.memory import apply_freeze, freeze_options
-from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show
+from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, plain_output, show
 from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS
 
 
@@ -43,22 +43,26 @@ Examples:
 def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, freeze_until, train_last, output, force):
     """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC."""
     import archcalc
-    from archcalc.report import formats
     from archcalc.report.rows import summary_rows
 
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     apply_freeze(graph, freeze_until, train_last)
     analysis = archcalc.analyze(graph, batch=batch, dtype=dtype)
-    if fmt == "json":
-        emit(formats.to_json(analysis.to_dict()), output, force)
-        return
-    if fmt == "csv":
-        emit(formats.rows_csv(summary_rows(analysis, depth, headers=False), columns), output, force)
+    if fmt != "table":  # json, csv, markdown: the machine formats
+        from archcalc.report import formats
+
+        if fmt == "json":
+            emit(formats.to_json(analysis.to_dict()), output, force)
+        elif fmt == "csv":
+            emit(formats.rows_csv(summary_rows(analysis, depth, headers=False), columns), output, force)
+        else:
+            emit(formats.rows_markdown(summary_rows(analysis, depth), columns), output, force)
         return
     rows = summary_rows(analysis, depth)
-    if fmt == "markdown":
-        emit(formats.rows_markdown(rows, columns), output, force)
-    else:
-        from archcalc.report.text import summary_renderable
+    from archcalc.report.text import summary_plain, summary_renderable
 
+    plain = summary_plain(analysis, rows, columns) if plain_output(output) else None
+    if plain is not None:
+        emit(plain, output, force)
+    else:
         show(summary_renderable(analysis, rows, columns), output, force)

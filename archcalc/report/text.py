@@ -8,21 +8,26 @@ colour appears on a terminal and plain, stable text everywhere else.
 For the same reason the summary table reaches rich as :class:`TableLines`, which
 hands rich the segments its ``Text`` would render without splitting the text into
 lines again: 0.28 s instead of 0.98 s to print 10,000 layers (benchmarks/hot_path.py).
+
+Where the output is plain text anyway (a pipe, a file), :func:`summary_plain` gives
+the same characters without rich, whose console costs more to import than the whole
+analysis of VGG-16; rich is imported only by the functions that use it.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from rich.console import Group
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Span, Text
-
-from archcalc.analysis import Analysis
 from archcalc.collector import paused_gc
 from archcalc.report.rows import COLUMNS, Row
 from archcalc.units import format_bytes, format_count
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from archcalc.analysis import Analysis
+
+PLAIN_WIDTH = 200  # the width of rich's plain console (archcalc.cli.options.console), where it wraps text
 
 CONVENTIONS = (
     "MACs = multiply-accumulates (conv: H_out·W_out·C_out·k_h·k_w·C_in/groups; linear: in·out); "
@@ -61,6 +66,8 @@ class TableLines:
         self.styles = ["bold", None, *styles]  # one per line
 
     def text(self) -> Text:
+        from rich.text import Span, Text
+
         spans, offset = [], 0
         for line, style in zip(self.lines, self.styles):
             if style and line:
@@ -69,6 +76,9 @@ class TableLines:
         return Text("\n".join(self.lines), no_wrap=True, overflow="ignore", spans=spans)
 
     def __rich_console__(self, console, options):
+        from rich.segment import Segment
+        from rich.style import Style
+
         if (options.justify or "default") != "default":
             yield from self.text().__rich_console__(console, options)
             return
@@ -125,17 +135,36 @@ def totals_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
-def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]):
+def _heading(analysis: Analysis) -> str:
     g = analysis.graph
-    heading = (
+    return (
         f"{g.title or g.name}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
         f"batch {analysis.batch}  ·  {analysis.dtype}"
     )
+
+
+def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]):
+    from rich.console import Group
+    from rich.text import Text
+
     return Group(
-        Text(heading, style="bold"),
+        Text(_heading(analysis), style="bold"),
         Text(""),
         summary_table(rows, columns),
         Text(""),
         Text("\n".join(totals_lines(analysis))),
         Text(CONVENTIONS, style="dim"),
     )
+
+
+def summary_plain(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]) -> str | None:
+    """What :func:`summary_renderable` prints on a plain console, built without rich.
+
+    None when rich would change a line: wrap text wider than its console
+    (``PLAIN_WIDTH``) or expand a tab; the table itself is never wrapped.
+    """
+    text = [_heading(analysis), *totals_lines(analysis), CONVENTIONS]
+    if any(len(line) > PLAIN_WIDTH or "\t" in line for part in text for line in part.split("\n")):
+        return None
+    table = summary_table(rows, columns).lines
+    return "\n".join([text[0], "", *table, "", *text[1:]]) + "\n"
