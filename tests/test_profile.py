@@ -140,3 +140,24 @@ def test_profile_resnet50_on_cuda():
         pytest.skip("spec 'resnet50' is not in specs/ yet")
     report = profile("resnet50", device="cuda", batches=[1, 16], warmup=3, repeat=10, max_time=5)
     _check_report(report, archcalc.load("resnet50"))
+
+
+SETUP_IMPORTS = """
+import sys
+from archcalc.profile import profile
+report = profile("lenet5", batches=[1], warmup=0, repeat=1, max_time=0.1)
+assert report["flops"]["matches"] and report["flops"]["flop_counter_macs_total"] > 0
+assert report["batches"][0]["memory"]["peak_bytes"] > 0
+print(sorted(m for m in ("torch._dynamo", "torch._inductor", "sympy") if m in sys.modules))
+"""
+
+
+def test_profile_on_cpu_does_not_import_dynamo():
+    """FLOPs (fvcore, FlopCounterMode) and memory (the profiler) are measured without the
+    torch._dynamo / sympy chain, which would cost about as much as importing torch."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SETUP_IMPORTS], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -161,9 +161,12 @@ class MemoryMeasurement:
       from the allocator), minus the bytes allocated before it (parameters, buffers,
       the input). Allocator rounding (512-byte blocks) is included; memory
       reserved but unused by the cache is not.
-    * ``profiler.cpu_allocations``: ``torch.profiler`` with ``profile_memory=True``
+    * ``profiler.cpu_allocations``: torch's profiler with ``profile_memory=True``
       records every allocation and free through c10's CPU allocator during the
-      call; the peak of their running sum is the figure. It includes outputs,
+      call; the peak of their running sum is the figure. It is the autograd
+      profiler (``torch.autograd.profiler.profile``), which ``torch.profiler.profile``
+      drives: the latter looks up ``torch._inductor`` on entry, which imports
+      torch._dynamo, sympy and some 800 modules (about as long as importing torch). It includes outputs,
       intermediates and kernel scratch buffers (e.g. oneDNN weight reorders,
       im2col), and excludes memory that libraries take outside c10's allocator.
 
@@ -211,14 +214,14 @@ def measure_peak_memory(module, inputs) -> MemoryMeasurement:
         return MemoryMeasurement("cuda.max_memory_allocated", peak, input_bytes)
 
     from torch.autograd import DeviceType
-    from torch.profiler import ProfilerActivity, profile
+    from torch.autograd.profiler import profile
 
-    with _quiet_stderr(), torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_stderr(), torch.inference_mode(), profile(use_cpu=True, profile_memory=True) as prof:
         out = module(inputs)
     del out
     changes = sorted(
         (event.start_ns(), event.nbytes())
-        for event in prof.profiler.kineto_results.events()
+        for event in prof.kineto_results.events()
         if event.name() == "[memory]" and event.device_type() == DeviceType.CPU
     )
     live = peak = 0
