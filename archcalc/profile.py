@@ -62,9 +62,9 @@ def _verdict_line(verdict: dict, threads: int, load, on_cpu: bool) -> str:
     if on_cpu and load.busy_cores is not None and load.busy_cores >= 0.5:
         line += (f"; other processes are competing for the {threads} thread" + ("s" if threads > 1 else "")
                  + f" (about {load.busy_cores:.1f} of {load.cores} cores busy)")
-    if on_cpu and threads > 1:
-        line += f"; try --threads {max(1, min(threads - 1, load.idle_cores))}"
-    return line + "; or a longer --max-time, or a quieter machine"
+    tries = [f"--threads {max(1, min(threads - 1, load.idle_cores))}"] if on_cpu and threads > 1 else []
+    tries += ["a longer --max-time", "a quieter machine"]
+    return line + "; try " + ", ".join(tries[:-1]) + " or " + tries[-1]
 
 
 def profile(

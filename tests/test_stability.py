@@ -123,3 +123,18 @@ def test_busy_cores_from_proc_stat_and_the_thread_advice():
     assert load.advice(2) == "2 threads but only 1 of 2 cores idle (other processes keep 1 busy); try --threads 1"
     assert "all 2 cores are busy" in CpuLoad(cores=2, load_1min=4.0, busy_cores=2.0).advice(1)
     assert CpuLoad(cores=2, load_1min=None, busy_cores=None).idle_cores == 2
+
+
+def test_an_unstable_verdict_says_what_competes_and_what_to_try():
+    from archcalc.profile import _verdict_line
+
+    times = [0.030] * 20 + [1.2] * 10  # a third of the calls stalled 40x
+    verdict = judge(times, [0.030, 0.030, 1.2]).to_dict()
+    busy = CpuLoad(cores=2, load_1min=3.5, busy_cores=1.6)
+    line = _verdict_line(verdict, threads=2, load=busy, on_cpu=True)
+    assert line.startswith("unstable (bimodal): 33% of runs took at least 40.0x longer than the rest")
+    assert "other processes are competing for the 2 threads (about 1.6 of 2 cores busy)" in line
+    assert line.endswith("try --threads 1, a longer --max-time or a quieter machine")
+    on_gpu = _verdict_line(verdict, threads=2, load=busy, on_cpu=False)
+    assert "competing" not in on_gpu and on_gpu.endswith("try a longer --max-time or a quieter machine")
+    assert _verdict_line(judge([0.03] * 12, [0.03] * 3).to_dict(), 2, busy, True).startswith("stable: ")

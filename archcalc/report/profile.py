@@ -129,9 +129,10 @@ def renderable(result: dict):
     parts += [Text(""), Text("Latency per call (inference mode)", style="bold"),
               _latency_table(result["batches"], len(counts) > 1)]
     several = len(counts) > 1
+    # One line per batch, never wrapped (a terminal folds it): the verdict and its advice stay together.
     parts.append(Text("\n".join(
-        f"batch {e['batch']}" + (f", {e['threads']} thread" + ("s" if e["threads"] > 1 else "") if several else "") + f": {e['stability']['advice']}"
-        for e in result["batches"])))
+        f"batch {e['batch']}" + (f", {e['threads']} thread" + ("s" if e["threads"] > 1 else "") if several else "")
+        + f": {e['stability']['advice']}" for e in result["batches"]), no_wrap=True, overflow="ignore"))
     methods = sorted({e["memory"]["method"] for e in result["batches"] if e.get("memory")})
     if methods:
         parts.append(Text(
