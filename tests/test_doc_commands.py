@@ -123,7 +123,6 @@ def masked(line: str) -> str:
     line = re.sub(r"cpu \(.*?\)", "cpu (…)", line)
     line = re.sub(r"^(\s*batch \d+(?:, \d+ threads?)?): .*", r"\1: (verdict)", line)
     line = re.sub(r"\b(stable|BIMODAL|DRIFTING|NOISY)\b", "(verdict)", line)
-    line = re.sub(r"─+", "─", line)  # the rule under the header is as wide as the columns
     line = re.sub(r"\d[\d,.]*", "#", line)
     line = re.sub("─+", "─", line)  # a rule as wide as the table, which the figures widen
     return " ".join(line.split())
