@@ -41,13 +41,24 @@ Examples:
 @freeze_options
 @output_options
 def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, freeze_until, train_last, output, force):
-    """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC."""
+    """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC.
+
+    Warnings about the spec (see `archcalc check`) follow on standard error.
+    """
     import archcalc
-    from archcalc.report.rows import summary_rows
+    from archcalc.lint import lint
 
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     apply_freeze(graph, freeze_until, train_last)
     analysis = archcalc.analyze(graph, batch=batch, dtype=dtype)
+    _report(analysis, fmt, columns, depth, output, force)
+    for warning in lint(graph):
+        click.echo(warning.render(), err=True)
+
+
+def _report(analysis, fmt, columns, depth, output, force) -> None:
+    from archcalc.report.rows import summary_rows
+
     if fmt != "table":  # json, csv, markdown: the machine formats
         from archcalc.report import formats
 

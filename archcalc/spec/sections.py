@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from archcalc.errors import Location, SpecError
 from archcalc.graph import Node
 from archcalc.limits import LIMITS
+from archcalc.lint import CODES
 from archcalc.ops import REGISTRY
 from archcalc.spec.expressions import ExpressionError, evaluate
 from archcalc.spec.fields import FieldError, integer, number
@@ -33,11 +34,36 @@ class Sections:
     def fail_value(self, exc: FieldError | ExpressionError, loc: Location | None, node: str | None = None,
                    what: str | None = None, text: str | None = None):
         """Raise a converter's or the evaluator's error, its caret inside the written expression."""
+        raise self.value_error(exc, loc, node, what, text)
+
+    def value_error(self, exc: FieldError | ExpressionError, loc: Location | None, node: str | None = None,
+                    what: str | None = None, text: str | None = None) -> SpecError:
         message = exc.message if what is None else f"{what}: {exc.message}"
         text = getattr(exc, "text", None) or text
         if loc is not None and text is not None:
             loc = loc.within(text, exc.offset)
-        raise SpecError(message, loc, node=node, hint=exc.hint)
+        return SpecError(message, loc, node=node, hint=exc.hint)
+
+    def codes(self, raw, loc: Location, what: str) -> frozenset[str]:
+        """The warning codes of an `ignore:` list."""
+        values = list(raw) if isinstance(raw, LList) else [raw]
+        for i, code in enumerate(values):
+            if not isinstance(code, str) or code not in CODES:
+                where = raw.item_loc(i) if isinstance(raw, LList) else loc
+                suggestion = did_you_mean(code, CODES) if isinstance(code, str) else ""
+                self.fail(f"{what} expected warning codes, got {describe_raw(code)}" + suggestion, where,
+                          hint="the codes: " + ", ".join(CODES) + " (docs/warnings.md)")
+        return frozenset(values)
+
+    def lint_settings(self) -> tuple[frozenset[str], bool]:
+        """The top-level `ignore:` codes and `tensor_cores:` flag."""
+        ignore = self.codes(self.doc["ignore"], self.doc.value_loc("ignore"), "`ignore`") \
+            if self.doc.get("ignore") is not None else frozenset()
+        tensor_cores = self.doc.get("tensor_cores", False)
+        if not isinstance(tensor_cores, bool):
+            self.fail(f"`tensor_cores` expected true or false, got {describe_raw(tensor_cores)}",
+                      self.doc.value_loc("tensor_cores"))
+        return ignore, tensor_cores
 
     def top_loc(self, key: str) -> Location:
         return self.doc.key_loc(key) if key in self.doc else self.doc.loc()
