@@ -265,12 +265,12 @@ def dropped_pixels(node, hint: str) -> list[OpWarning]:
     if not rows and not cols:
         return []
     pads = top if top == bottom == left == right else [top, bottom, left, right]
-    lost = [f"{n} {axis}{'s' if n > 1 else ''}" for n, axis in ((rows, "row"), (cols, "column")) if n]
+    lost = [axis if n == 1 else f"{n} {axis}s" for n, axis in ((rows, "row"), (cols, "column")) if n]
     return [OpWarning(
         "dropped-pixels",
-        f"{node.op.kind} '{node.name}' reads no window over the last {' and the last '.join(lost)} of its "
-        f"{h}x{w} input (kernel {kh}x{kw}, stride {sh}x{sw}, padding {pads}): the output size is "
-        "rounded down",
+        f"{node.op.kind} '{node.name}' leaves out the last {' and the last '.join(lost)} of its {h}x{w} input: "
+        f"no window covers them (kernel {kh}x{kw}, stride {sh}x{sw}, padding {pads}; the output size "
+        f"{node.shape[1]}x{node.shape[2]} is rounded down)",
         hint,
     )]
 

@@ -81,6 +81,12 @@ class Builder(Sections, Constructs):
         try:
             with paused_gc():
                 return self._build()
+        except SpecErrors:
+            raise
+        except SpecError as error:
+            if self.errors:  # one that stops the build, after some recorded ones
+                raise SpecErrors([*self.errors, error]) from None
+            raise
         except RecursionError:  # a backstop: the depth limits should stop any spec before this
             raise SpecError(
                 "the spec nests layers too deeply to build", self.doc.loc(),
@@ -453,7 +459,11 @@ class Builder(Sections, Constructs):
 
     # --- plain layers -----------------------------------------------------
     def layer(self, op: Op, item: Item, scope: Scope, cur: Node) -> Node:
-        name = scope.full(self.local_name(item, scope, op.kind))
+        try:
+            name = scope.full(self.local_name(item, scope, op.kind))
+        except SpecError as error:  # a bad `name:`
+            del item.meta["name"]
+            return self.placeholder(error, scope.full(self.local_name(item, scope, op.kind)), item, scope, cur)
         owner = f"{op.kind} '{name}'"
         known = self._field_names.get(op)
         if known is None:
@@ -604,7 +614,9 @@ class Builder(Sections, Constructs):
             try:
                 args[fname] = convert(f, raw, values, owner)
             except FieldError as exc:
-                self.layer_failed(self.value_error(exc, where, name), inputs, consequence=isinstance(raw, str))
+                # a value that reads the input's shape may be wrong because the input is
+                self.layer_failed(self.value_error(exc, where, name), inputs,
+                                  consequence=isinstance(raw, str) and "$" in raw)
                 failed = True
                 break
             locs[fname] = where
