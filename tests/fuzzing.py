@@ -1,8 +1,10 @@
 """Shared by the fuzz and corpus tests: run one spec text through the whole pipeline.
 
-Every input must either analyse (shapes, totals, `expect:` figures checked) or
-raise a SpecError that names the file, a line and a column inside it. Anything
-else, including taking longer than TIME_LIMIT seconds, is a bug.
+Every input must either analyse (shapes, totals, `expect:` figures checked, its
+warnings found) or raise a SpecError that names the file, a line and a column inside
+it. Reading on after errors, as `archcalc check` does, must find the same first error,
+and none where there is none: warnings and the collecting of errors never hide one.
+Anything else, including taking longer than TIME_LIMIT seconds, is a bug.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import signal
 from contextlib import contextmanager
 
 import archcalc
-from archcalc.errors import SpecError
+from archcalc.errors import SpecError, SpecErrors
 from archcalc.expect import check_expectations
+from archcalc.lint import CODES, lint
 
 FUZZ_NAME = "fuzz.yaml"
 TIME_LIMIT = 20  # seconds; the slowest built-in spec takes under one
@@ -47,7 +50,22 @@ def check_error(exc: SpecError, text: str, name: str) -> None:
     assert exc.column >= 1, exc.render()
     assert exc.message and "Traceback" not in exc.message
     rendered = exc.render()
-    assert rendered.startswith(f"{name}:{exc.line}:{exc.column}: error: "), rendered
+    label = f"{exc.severity}[{exc.code}]" if exc.code else exc.severity
+    assert rendered.startswith(f"{name}:{exc.line}:{exc.column}: {label}: "), rendered
+
+
+def check_all_errors(text: str, name: str, first: SpecError | None, options) -> None:
+    """Collecting errors finds the first error of a plain build first, and no error where it finds none."""
+    try:
+        archcalc.load_text(text, name, all_errors=True, **options)
+    except SpecError as every:
+        assert first is not None, f"an error only when reading on after errors: {every.render()}"
+        errors = every.errors if isinstance(every, SpecErrors) else [every]
+        assert errors[0].render() == first.render(), (errors[0].render(), first.render())
+        for error in errors:
+            check_error(error, text, name)
+    else:
+        assert first is None, f"reading on after errors hid one: {first.render()}"
 
 
 def run_text(text: str, name: str = FUZZ_NAME, seconds: float = TIME_LIMIT, **options):
@@ -55,12 +73,21 @@ def run_text(text: str, name: str = FUZZ_NAME, seconds: float = TIME_LIMIT, **op
     with time_limit(seconds):
         try:
             graph = archcalc.load_text(text, name, **options)
+        except SpecError as exc:
+            check_error(exc, text, name)
+            check_all_errors(text, name, exc, options)
+            return exc
+        check_all_errors(text, name, None, options)
+        try:
             analysis = archcalc.analyze(graph)
             analysis.to_dict()
             check_expectations(
                 graph, loader=lambda overrides: archcalc.load_text(text, name, overrides=overrides)
             )
-            return analysis
+            for warning in lint(graph):
+                assert warning.code in CODES and warning.severity == "warning"
+                check_error(warning, text, name)
         except SpecError as exc:
             check_error(exc, text, name)
             return exc
+        return analysis

@@ -244,10 +244,7 @@ class Builder(Sections, Constructs):
                 item.loc,
                 hint="see `archcalc kinds` or docs/spec-format.md for the layer kinds",
             )
-            if self.errors is None:
-                raise error
-            base = head if NAME.match(head) else "layer"
-            return self.placeholder(error, scope.full(self.local_name(item, scope, base)), item, scope, cur)
+            return self.placeholder(error, item, scope, cur, head if NAME.match(head) else "layer")
         return self.layer(op, item, scope, cur)
 
     # --- errors confined to one layer ------------------------------------
@@ -272,9 +269,16 @@ class Builder(Sections, Constructs):
         if not (consequence and self.tainted(inputs)):
             self.record(error)
 
-    def placeholder(self, error: SpecError, name: str, item: Item, scope: Scope, cur: Node) -> Node:
-        """In place of a layer that cannot be built: its input, passed on under its name."""
+    def placeholder(self, error: SpecError, item: Item, scope: Scope, cur: Node, base: str,
+                    name: str | None = None) -> Node:
+        """In place of a layer that cannot be built: its input, passed on under the layer's name
+        (``name``, else its `name:` if valid, else an automatic one from ``base``)."""
         self.layer_failed(error, [cur], consequence=False)
+        if name is None:
+            written = item.meta.get("name")
+            if written is not None and not (isinstance(written, str) and NAME.match(written)):
+                del item.meta["name"]
+            name = scope.full(self.local_name(item, scope, base))
         node = self.add_node(REGISTRY.get("identity"), name, [cur], {}, {}, item.loc, scope, scope.frozen)
         self.poisoned.add(id(node))
         return node
@@ -462,8 +466,7 @@ class Builder(Sections, Constructs):
         try:
             name = scope.full(self.local_name(item, scope, op.kind))
         except SpecError as error:  # a bad `name:`
-            del item.meta["name"]
-            return self.placeholder(error, scope.full(self.local_name(item, scope, op.kind)), item, scope, cur)
+            return self.placeholder(error, item, scope, cur, op.kind)
         owner = f"{op.kind} '{name}'"
         known = self._field_names.get(op)
         if known is None:
@@ -473,7 +476,7 @@ class Builder(Sections, Constructs):
         try:
             args, arg_locs = self.arguments(owner, op.positional, known, item, name)
         except SpecError as error:
-            return self.placeholder(error, name, item, scope, cur)
+            return self.placeholder(error, item, scope, cur, op.kind, name)
         inputs = self.inputs(item, scope, cur, name, owner)
         name_loc = item.meta_locs.get("name")
         return self.add_node(op, name, inputs, args, arg_locs, item.loc, scope, self.frozen(item, scope, owner),
