@@ -50,24 +50,27 @@ def lint(graph: Graph) -> list[SpecWarning]:
         found += _tensor_cores(graph)
     if graph.spec is not None:
         found += _unused(graph.spec)
-    kept: dict[tuple, SpecWarning] = {}
-    also: dict[tuple, list[str]] = {}
+    kept: list[SpecWarning] = []
+    first: dict[tuple, SpecWarning] = {}  # per code and place, the first warning kept
+    also: dict[tuple, dict] = {}  # and the other nodes (or calls) it was found for
     for warning in found:
         if warning.code in graph.ignore or warning.code in graph.ignored.get(warning.node, ()):
             continue
         loc = warning.location
         key = (warning.code, loc.file, loc.line, loc.column) if loc else (warning.code, id(warning))
-        if key in kept:
-            also[key].append(warning.node)
-        else:
-            kept[key], also[key] = warning, []
+        if key in first and (first[key].node != warning.node or warning.node is None):
+            also[key][warning.node or len(also[key])] = None
+            continue
+        first.setdefault(key, warning)
+        also.setdefault(key, {})
+        kept.append(warning)
     for key, others in also.items():
         if others:
-            named = [n for n in others if n]
+            named = [n for n in others if isinstance(n, str)]
             shown = ": " + ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
-            kept[key].notes.append(f"the same {len(others)} more time{'s' if len(others) > 1 else ''} from this "
-                                   f"line{shown if named else ''}")
-    return sorted(kept.values(), key=lambda w: (w.line or 0, w.column or 0))
+            first[key].notes.append(f"the same {len(others)} more time{'s' if len(others) > 1 else ''} from "
+                                    f"this line{shown if named else ''}")
+    return sorted(kept, key=lambda w: (w.line or 0, w.column or 0))
 
 
 def _unconsumed(graph: Graph):
