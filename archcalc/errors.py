@@ -107,18 +107,22 @@ class SpecError(Exception):
         return f"{node}{self.message}"
 
     def render(self) -> str:
-        """The full message: headline, the source line with a caret, notes and the hint."""
+        """The full message for a terminal or a log: headline, the source line with a caret,
+        notes and the hint, one line each, whatever text from the spec they quote."""
+        from archcalc.sinks import terminal, terminal_value
+
         lines = [self.headline()]
         loc = self.location
         if loc and loc.source_line is not None:
             gutter = f"{loc.line:>5} | "
             source, column = _window(loc.source_line.rstrip("\n").expandtabs(1), loc.column)
-            lines.append(gutter + source)
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^")
+            before = terminal_value(source[:column - 1])
+            lines.append(gutter + before + terminal_value(source[column - 1:]))
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * len(before) + "^")
         lines.extend(f"note: {note}" for note in self.notes)
         if self.hint:
             lines.append(f"hint: {self.hint}")
-        return "\n".join(lines)
+        return "\n".join(terminal(terminal_value(line)) for line in lines)
 
     def to_dict(self) -> dict:
         return {

@@ -24,15 +24,6 @@ def parse_budget(binary: bool):
     return callback
 
 
-def _escape(text: str) -> str:
-    """GitHub workflow-command escaping for a message."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape(text).replace(":", "%3A").replace(",", "%2C")
-
-
 @click.command(
     "check",
     epilog="""\b
@@ -65,6 +56,7 @@ error (e.g. a path that does not exist).""",
 def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, only_specs, strict):
     """Parse and shape-check specs in PATHS (files or folders, recursively) and verify their `expect:` figures."""
     from archcalc.checking import check_file, is_spec, report_to_dict, spec_files
+    from archcalc.sinks import github_message, github_property, terminal, terminal_value
 
     files = spec_files(paths)
     if not files:
@@ -88,25 +80,26 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, 
             problems += [("error", f.location, f.message, None) for f in r.findings if not f.passed]
             problems += [("warning", w.location, w.text(), w.code) for w in r.warnings]
             for level, loc, message, code in problems:
-                where = f"file={_escape_property(loc.file if loc else r.path)}"
+                where = f"file={github_property(loc.file if loc else r.path)}"
                 if loc:
                     where += f",line={loc.line},col={loc.column}"
                 if code:
-                    where += f",title={_escape_property(code)}"
-                click.echo(f"::{level} {where}::{_escape(message)}")
+                    where += f",title={github_property(code)}"
+                click.echo(f"::{level} {where}::{github_message(message)}")
         click.echo(_tally(reports, failed, skipped))
     else:
         for r in reports:
+            path = terminal_value(r.path)
             if not r.built:
-                click.echo(f"FAIL {r.path}")
+                click.echo(f"FAIL {path}")
             else:
                 warned = f", {len(r.warnings)} warning{'s' if len(r.warnings) > 1 else ''}" if r.warnings else ""
-                click.echo(f"{'ok  ' if r.passed else 'FAIL'} {r.path} ({len(r.findings)} checks{warned})")
+                click.echo(f"{'ok  ' if r.passed else 'FAIL'} {path} ({len(r.findings)} checks{warned})")
             for problem in (*r.errors, *r.warnings):
                 click.echo("  " + problem.render().replace("\n", "\n  "))
             for f in r.findings:
                 if not f.passed:
-                    click.echo(f"  {f.location}: {f.message}")
+                    click.echo(terminal(f"  {terminal_value(str(f.location))}: {terminal_value(f.message)}"))
         click.echo(_tally(reports, failed, skipped))
     click.get_current_context().exit(1 if failed else 0)
 

@@ -45,6 +45,8 @@ def command(filter, fmt):
     table = Table(box=box.SIMPLE_HEAD, title=f"{len(entries)} built-in specs", title_justify="left")
     for h in headers[:-1]:
         table.add_column(h, justify="right" if h in ("Params", "MACs", "Input") else "left")
+    from archcalc.sinks import markup
+
     for e in entries:
-        table.add_row(*cells(e)[:-1])
+        table.add_row(*map(markup, cells(e)[:-1]))
     console().print(table)

@@ -131,11 +131,14 @@ def _with_progress(graph, profile, kwargs):
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from archcalc.sinks import markup
+
+    name = markup(graph.name)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
-        task = bar.add_task(f"{graph.name}: build", total=None)
+        task = bar.add_task(f"{name}: build", total=None)
 
         def progress(stage, done, total):
-            bar.update(task, description=f"{graph.name}: {stage}", completed=done, total=total)
+            bar.update(task, description=f"{name}: {stage}", completed=done, total=total)
 
         return profile(graph, progress=progress, **kwargs)

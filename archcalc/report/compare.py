@@ -7,6 +7,7 @@ from typing import Sequence
 
 from archcalc.analysis import Analysis
 from archcalc.report.formats import markdown_table
+from archcalc.sinks import markup
 from archcalc.units import format_bytes, format_count
 
 SCHEMA = "archcalc.compare/1"
@@ -126,9 +127,9 @@ def renderable(analyses: Sequence[Analysis], by_block: bool):
         t = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
         t.add_column("", no_wrap=True)
         for a in analyses:
-            t.add_column(a.graph.name, justify="right", no_wrap=True)
+            t.add_column(markup(a.graph.name), justify="right", no_wrap=True)
         for cells in rows:
-            t.add_row(*cells)
+            t.add_row(*map(markup, cells))
         return t
 
     from rich.text import Text

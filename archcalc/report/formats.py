@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from archcalc.collector import paused_gc
 from archcalc.report.rows import COLUMNS, Row
+from archcalc.sinks import Markdown, csv_cell, markdown
 
 
 def to_json(data: Any) -> str:
@@ -30,17 +31,22 @@ def rows_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([COLUMNS[key][1](row) for key in columns])
+        writer.writerow([_csv_value(COLUMNS[key][1](row)) for key in columns])
     return out.getvalue()
 
 
+def _csv_value(value):
+    return csv_cell(value) if isinstance(value, str) else value
+
+
 def markdown_table(headers: Sequence[str], body: Sequence[Sequence[Any]], right: Sequence[bool]) -> str:
+    """A Markdown table; every header and cell passes through the Markdown sink."""
     lines = [
-        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join(markdown(str(h)) for h in headers) + " |",
         "|" + "|".join("---:" if r else "---" for r in right) + "|",
     ]
     for cells in body:
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(c if isinstance(c, Markdown) else markdown(str(c)) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -53,6 +59,6 @@ def rows_markdown(rows: Sequence[Row], columns: Sequence[str]) -> str:
 
 def _md_cell(key: str, row: Row) -> str:
     if key == "name":
-        return "&nbsp;&nbsp;" * row.depth + row.name.rsplit(".", 1)[-1] if row.depth else row.name
+        return Markdown("&nbsp;&nbsp;" * row.depth + markdown(row.name.rsplit(".", 1)[-1])) if row.depth else row.name
     value = COLUMNS[key][1](row)
     return f"{value:,}" if isinstance(value, int) else str(value)

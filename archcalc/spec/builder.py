@@ -62,6 +62,7 @@ class Builder(Sections, Constructs):
         self.blocks: dict[str, LMap] = {}
         self.edges = 0
         self.depth = 0  # layer lists being built, one inside the other
+        self.aliases: list[Location] = []  # YAML aliases whose copied text is being built, innermost last
         self._written: dict[str, Location] | None = None
         self.graph: Graph | None = None
         self._field_names: dict[Op, list[str]] = {}  # per layer kind, for arguments()
@@ -114,6 +115,8 @@ class Builder(Sections, Constructs):
             if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 self.fail(f"`{key}` expected text, got {describe_raw(value)}", doc.value_loc(key))
             texts[key] = "" if value is None else str(value)
+            if texts[key]:
+                self.check_text(texts[key], doc.value_loc(key), f"`{key}`", free=key != "name")
         values = self.variables()
         ignore, tensor_cores = self.lint_settings()
         self.graph = Graph(
@@ -162,11 +165,24 @@ class Builder(Sections, Constructs):
             )
         sole = fresh and len(raw) == 1
         self.depth += 1
+        aliased = raw.pos != (loc.line, loc.column)  # a list written elsewhere, repeated by `*alias`
+        if aliased:
+            self.aliases.append(loc)
         try:
             for i, entry in enumerate(raw):
-                cur = self.item(self.split(entry, raw.item_loc(i)), scope, cur, sole)
+                where = raw.item_loc(i)
+                copied = isinstance(entry, LMap) and entry.pos != (where.line, where.column)
+                if copied:
+                    self.aliases.append(where)
+                try:
+                    cur = self.item(self.split(entry, where), scope, cur, sole)
+                finally:
+                    if copied:
+                        self.aliases.pop()
         finally:
             self.depth -= 1
+            if aliased:
+                self.aliases.pop()
         return cur
 
     def split(self, entry, loc: Location) -> Item:
@@ -540,21 +556,31 @@ class Builder(Sections, Constructs):
         known = list(known)
         return f"{owner} has no argument '{key}'" + did_you_mean(key, known)
 
+    def duplicate(self, name: str, loc: Location, name_loc: Location | None):
+        """Refuse a second node called ``name``, at the text that repeats it: the `name:`, or
+        the YAML alias that copied it (with a note pointing at the name in the anchor)."""
+        first = self.names[name]
+        where = ""
+        if first.location is not None:
+            same = first.location.file == loc.file
+            where = f" at line {first.location.line}" if same else f" at {first.location}"
+        message = f"duplicate node name '{name}': {first.kind} '{name}' is already defined{where}"
+        if self.aliases and first.location == loc:
+            alias = self.aliases[-1]
+            text = alias.source_line[alias.column - 1:] if alias.source_line else ""
+            shown = text.split()[0].rstrip(",]}") if text.startswith("*") else "the alias"
+            raise SpecError(
+                f"{message}, and the alias {shown} repeats it", alias, node=name,
+                notes=[f"{name_loc or loc}: the name is written here, in the anchored text"],
+                hint="give the copy another name (a block called twice, or `repeat:`, names each copy)",
+            )
+        self.fail(message, name_loc or loc, name, hint="give this node another `name:`")
+
     def add_node(self, op: Op, name: str, inputs: list[Node], raw_args: dict, arg_locs: dict,
                  loc: Location, scope: Scope, frozen: bool, use_defaults: bool = True,
                  name_loc: Location | None = None, from_loc: Location | None = None) -> Node:
         if name in self.names:
-            first = self.names[name]
-            where = ""
-            if first.location is not None:
-                same = first.location.file == loc.file
-                where = f" at line {first.location.line}" if same else f" at {first.location}"
-            self.fail(
-                f"duplicate node name '{name}': {first.kind} '{name}' is already defined{where}",
-                name_loc or loc,
-                name,
-                hint="give this node another `name:`",
-            )
+            self.duplicate(name, loc, name_loc)
         if len(self.graph.nodes) >= LIMITS.max_nodes:
             self.fail(f"the network has more than {LIMITS.max_nodes:,} nodes (reached at {op.kind} '{name}')",
                       loc, name, hint="check the `repeat:` counts; " + raise_hint("max_nodes"))

@@ -20,6 +20,7 @@ from archcalc.spec.language import (
     BLOCK_KEYS, CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, REFERENCE_KEYS, describe_raw,
 )
 from archcalc.spec.scope import Scope
+from archcalc.spec.text import FREE_TEXT_EXTRAS, IDENTIFIER_EXTRAS, refused
 from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
 from archcalc.suggest import did_you_mean
 
@@ -65,6 +66,15 @@ class Sections:
                       self.doc.value_loc("tensor_cores"))
         return ignore, tensor_cores
 
+    def check_text(self, text: str, loc: Location, what: str, free: bool) -> None:
+        """Refuse a line break in an identifier, or a tab in free text (archcalc.spec.text)."""
+        found = refused(text, FREE_TEXT_EXTRAS if free else IDENTIFIER_EXTRAS)
+        if found is not None:
+            offset, char = found
+            rule = ("free text: printable characters and line breaks" if free
+                    else "an identifier: printable characters on one line")
+            self.fail(f"{what} holds {char}; it is {rule}", loc.within(text, offset))
+
     def top_loc(self, key: str) -> Location:
         return self.doc.key_loc(key) if key in self.doc else self.doc.loc()
 
@@ -88,6 +98,8 @@ class Sections:
                               raw.value_loc(key))
             elif not isinstance(value, str):
                 self.fail(f"`{key}` expected text, got {describe_raw(value)}", raw.value_loc(key))
+            else:
+                self.check_text(value, raw.value_loc(key), f"`reference` {key}", free=key == "source")
             result[key] = value
         if "top1" not in result:
             self.fail("`reference` needs `top1`", raw.loc())
@@ -243,6 +255,8 @@ class Sections:
                     + ("a mapping without `layers:`" if isinstance(body, LMap) else describe_raw(body)),
                     raw.value_loc(name),
                 )
+            if isinstance(body.get("doc"), str):
+                self.check_text(body["doc"], body.value_loc("doc"), f"`doc` of block '{name}'", free=True)
             for key in body:
                 if key not in BLOCK_KEYS:
                     self.fail(
