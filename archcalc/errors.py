@@ -109,20 +109,20 @@ class SpecError(Exception):
     def render(self) -> str:
         """The full message for a terminal or a log: headline, the source line with a caret,
         notes and the hint, one line each, whatever text from the spec they quote."""
-        from archcalc.sinks import terminal, terminal_value
+        from archcalc.sinks import terminal, visible
 
         lines = [self.headline()]
         loc = self.location
         if loc and loc.source_line is not None:
             gutter = f"{loc.line:>5} | "
             source, column = _window(loc.source_line.rstrip("\n").expandtabs(1), loc.column)
-            before = terminal_value(source[:column - 1])
-            lines.append(gutter + before + terminal_value(source[column - 1:]))
+            before = visible(source[:column - 1])
+            lines.append(gutter + before + visible(source[column - 1:]))
             lines.append(" " * (len(gutter) - 2) + "| " + " " * len(before) + "^")
         lines.extend(f"note: {note}" for note in self.notes)
         if self.hint:
             lines.append(f"hint: {self.hint}")
-        return "\n".join(terminal(terminal_value(line)) for line in lines)
+        return "\n".join(terminal(line) for line in lines)
 
     def to_dict(self) -> dict:
         return {

@@ -7,9 +7,9 @@ spec text, and an error message quotes whatever was written wrong. So every writ
 passes text from a spec through the function of its sink, here, and nowhere else:
 
 =============  ============================================================================
-terminal       no control or format character (shown as a Python escape, ``\\x1b``), no
-               line that starts with ``::`` (a GitHub workflow command); ``markup`` also
-               escapes rich markup
+terminal       one line: no control or format character (shown as a Python escape,
+               ``\\x1b``, ``\\n``), not starting with ``::`` (a GitHub workflow command);
+               ``markup`` also escapes rich markup
 markdown       table cells: ``|``, Markdown punctuation and HTML escaped, line breaks as
                ``<br>``
 csv            cells: no control characters, no leading ``= + - @`` (spreadsheet formulas)
@@ -57,25 +57,18 @@ def one_line(text: str) -> str:
 # --- terminal and logs ------------------------------------------------------------------------
 
 def terminal(text: str) -> str:
-    """Text for a terminal or a CI log, printed as it is (click.echo, rich ``Text``).
+    """One line for a terminal or a CI log, printed as it is (click.echo, rich ``Text``).
 
-    Line breaks in ``text`` are kept as lines; anything else that would act on the
-    terminal is shown escaped, and a line that GitHub's runner would read as a workflow
-    command (``::warning::``, after leading spaces) starts with an escaped colon instead.
+    Line breaks and anything else that would act on the terminal are shown as Python
+    escapes, and a line that GitHub's runner would read as a workflow command
+    (``::warning::``, after leading spaces) starts with an escaped colon instead. Output
+    of several lines is made of lines that each passed through here.
     """
-    lines = text.split("\n")
-    for i, line in enumerate(lines):
-        line = visible(line)
-        if line.lstrip().startswith("::"):
-            cut = len(line) - len(line.lstrip())
-            line = line[:cut] + "\\x3a" + line[cut + 1:]
-        lines[i] = line
-    return "\n".join(lines)
-
-
-def terminal_value(text: str) -> str:
-    """One value quoted inside a message: no line of its own, breaks shown as ``\\n``."""
-    return terminal(visible(text))
+    line = visible(text)
+    rest = line.lstrip()
+    if rest.startswith("::"):
+        line = line[:len(line) - len(rest)] + "\\x3a" + rest[1:]
+    return line
 
 
 def markup(text: str) -> str:

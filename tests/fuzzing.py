@@ -18,6 +18,39 @@ from archcalc.expect import check_expectations
 from archcalc.lint import CODES, lint
 
 FUZZ_NAME = "fuzz.yaml"
+MARKER = "MARKER"
+# Text an attacker would put in a spec (tests/test_untrusted.py crosses it with every field
+# and output; the fuzz tests mix it into keys and values). Line breaks in every position,
+# each line break Python knows (a comment must not end at any of them), terminal escapes,
+# rich markup, mathtext, Markdown, HTML/XML, DOT and GitHub syntax, quotes and backslashes,
+# NUL and other control characters, bidirectional overrides.
+_RUN = f"import os; open({MARKER!r}, 'w') #"
+HOSTILE = {
+    "newline_start": "\n" + _RUN,
+    "newline_middle": "x\n" + _RUN,
+    "newline_end": "x\n",
+    "newlines_indented": "x\n  ::warning::pwned\n  n9[evil]",
+    "cr_start": "\r" + _RUN,
+    "cr_middle": "x\r" + _RUN,
+    "cr_end": "x\r",
+    "crlf": "x\r\n" + _RUN,
+    **{f"python_break_{ord(c):04x}": "x" + c + _RUN for c in "\f\v\x1c\x1d\x1e\x85\u2028\u2029"},
+    "escape_clear": "\x1b[2J\x1b[Hgone",
+    "osc8_link": "\x1b]8;;https://example.com\x1b\\click\x1b]8;;\x1b\\",
+    "rich_markup": "[link=https://example.com]x[/link][/bold][red]",
+    "mathtext": "net$\\frac$ cost in $",
+    "markdown": "a | b *c* _d_ `e` [f](g) ~h~",
+    "html": "<script>alert(1)</script><img src=x onerror=alert(1)>",
+    "cdata": "]]><!-- -->&amp;",
+    "quotes": "'\"\\\\\"; x=1 #",
+    "dot": '"]; n9 [label="evil"]; n0 -> n9; //',
+    "github": "::warning::pwned",
+    "nul": "a\x00b",
+    "controls": "a\x07\x08\x7f\x9b\x1fb",
+    "bidi": "abc\u202edcba\u2066x\u2069",
+    "zero_width": "a\u200bb",
+}
+
 TIME_LIMIT = 20  # seconds; the slowest built-in spec takes under one
 
 
@@ -52,6 +85,8 @@ def check_error(exc: SpecError, text: str, name: str) -> None:
     rendered = exc.render()
     label = f"{exc.severity}[{exc.code}]" if exc.code else exc.severity
     assert rendered.startswith(f"{name}:{exc.line}:{exc.column}: {label}: "), rendered
+    for line in rendered.split("\n"):  # the terminal sink: whatever the spec held
+        assert line.isprintable() and not line.strip().startswith("::"), repr(line)
 
 
 def check_all_errors(text: str, name: str, first: SpecError | None, options) -> None:

@@ -56,7 +56,7 @@ error (e.g. a path that does not exist).""",
 def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, only_specs, strict):
     """Parse and shape-check specs in PATHS (files or folders, recursively) and verify their `expect:` figures."""
     from archcalc.checking import check_file, is_spec, report_to_dict, spec_files
-    from archcalc.sinks import github_message, github_property, terminal, terminal_value
+    from archcalc.sinks import github_message, github_property, terminal
 
     files = spec_files(paths)
     if not files:
@@ -89,7 +89,7 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, 
         click.echo(_tally(reports, failed, skipped))
     else:
         for r in reports:
-            path = terminal_value(r.path)
+            path = terminal(r.path)
             if not r.built:
                 click.echo(f"FAIL {path}")
             else:
@@ -99,7 +99,7 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, 
                 click.echo("  " + problem.render().replace("\n", "\n  "))
             for f in r.findings:
                 if not f.passed:
-                    click.echo(terminal(f"  {terminal_value(str(f.location))}: {terminal_value(f.message)}"))
+                    click.echo(f"  {terminal(str(f.location))}: {terminal(f.message)}")
         click.echo(_tally(reports, failed, skipped))
     click.get_current_context().exit(1 if failed else 0)
 

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.text import Text
 
 from archcalc.report.text import layout
-from archcalc.sinks import one_line, terminal_value
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
 
@@ -106,7 +106,7 @@ def renderable(result: dict):
     """The terminal report of an ``archcalc.profile/2`` dict."""
     dev, opts = result["device"], result["options"]
     shape = "×".join(map(str, result.get("input_shape") or []))
-    title = terminal_value(one_line(result['title'] or result['name'])) + (f"  ·  input {shape}" if shape else "") + f"  ·  {result['dtype']}"
+    title = terminal(one_line(result['title'] or result['name'])) + (f"  ·  input {shape}" if shape else "") + f"  ·  {result['dtype']}"
     device = f"{dev['type']}" + (f":{dev['index']}" if dev.get("index") is not None else "") + f" ({dev['name']})"
     flags = [f for f, on in (("channels-last", opts["channels_last"]), ("compiled", opts["compile"])) if on]
     if result.get("fvcore_version"):

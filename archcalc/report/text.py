@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from archcalc.collector import paused_gc
 from archcalc.report.rows import COLUMNS, Row
-from archcalc.sinks import one_line, terminal_value
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def totals_lines(analysis: Analysis) -> list[str]:
 def _heading(analysis: Analysis) -> str:
     g = analysis.graph
     return (
-        f"{terminal_value(one_line(g.title or g.name))}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
+        f"{terminal(one_line(g.title or g.name))}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
         f"batch {analysis.batch}  ·  {analysis.dtype}"
     )
 
