@@ -72,7 +72,8 @@ def terminal(text: str) -> str:
 
 
 def markup(text: str) -> str:
-    """Text inside rich markup (a table cell or title given as a string, a progress label)."""
+    """Text inside rich markup (a table cell or a title given as a string); archcalc's consoles
+    have emoji codes off, so ``:smile:`` stays as written."""
     from rich.markup import escape
 
     return escape(terminal(text))

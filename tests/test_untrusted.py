@@ -340,13 +340,37 @@ def test_plots_obey_their_sink(run, tmp_path):
 
 def test_rich_markup_is_shown_as_written(run, tmp_path, tiny):
     """A name that looks like markup is printed as it is, not styled, linked or refused."""
-    for name in ("[/bold]", "[link=https://example.com]x[/link]", "[bold red]loud"):
+    for name in ("[/bold]", "[link=https://example.com]x[/link]", "[bold red]loud", "a :smile: :warning:"):
         path = tmp_path / "markup.yaml"
         path.write_text(f"name: {yaml_text(name)}\ninput: [3, 8, 8]\nlayers: [relu]\n", encoding="utf-8")
         out = run("compare", str(path), tiny).output
         assert name in out
     described = run("kinds", "conv").output
     assert "kernel size: n or [h, w]" in described
+
+
+def test_on_a_terminal_the_only_escapes_are_archcalc_styles():
+    """Printed to a real terminal, the reports hold escape sequences: only the colours archcalc
+    chose (SGR, ``ESC [ ... m``), never one from a graph's text, even a graph made in Python."""
+    from rich.console import Console
+
+    from archcalc.memory import estimate_memory
+    from archcalc.report import compare
+    from archcalc.report.memory import memory_renderable
+    from archcalc.report.rows import DEFAULT_COLUMNS, summary_rows
+    from archcalc.report.text import summary_renderable
+
+    graph = archcalc.load_text(spec_text(), "spec.yaml")
+    graph.name, graph.title = "\x1b]8;;https://example.com\x1b\\n[red]", "\x1b[2J\x9b31m\n\u202ex"
+    analysis = archcalc.analyze(graph)
+    console = Console(file=io.StringIO(), force_terminal=True, color_system="standard", width=200)
+    console.print(summary_renderable(analysis, summary_rows(analysis), DEFAULT_COLUMNS))
+    console.print(memory_renderable(estimate_memory(graph)))
+    console.print(compare.renderable([analysis, analysis], by_block=True))
+    out = console.file.getvalue()
+    assert "\x1b[1m" in out  # the bold headings: styling is there
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", out).split("\n"):
+        assert line.isprintable() and not line.strip().startswith("::"), repr(line)
 
 
 def test_exported_modules_run_no_spec_text(run, tmp_path):

@@ -100,15 +100,19 @@ def plain_output(output: Path | None) -> bool:
 
 
 def console(output: Path | None = None):
-    """A rich console: colour on a terminal; plain, wide, stable text elsewhere or to a file."""
+    """A rich console: colour on a terminal; plain, wide, stable text elsewhere or to a file.
+
+    Emoji codes are off: a spec name such as ``:warning:`` is printed as written.
+    """
     import io
 
     from rich.console import Console
 
     if output is not None:
-        return Console(file=io.StringIO(), width=200, no_color=True, highlight=False, force_terminal=False)
+        return Console(file=io.StringIO(), width=200, no_color=True, highlight=False, force_terminal=False,
+                       emoji=False)
     probe = Console()
-    return Console(highlight=False, width=None if probe.is_terminal else 200)
+    return Console(highlight=False, emoji=False, width=None if probe.is_terminal else 200)
 
 
 def show(renderable, output: Path | None, force: bool) -> None:

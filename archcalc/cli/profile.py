@@ -131,10 +131,10 @@ def _with_progress(graph, profile, kwargs):
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from archcalc.sinks import markup
+    from archcalc.sinks import terminal
 
-    name = markup(graph.name)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    name = terminal(graph.name)
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task(f"{name}: build", total=None)
 
