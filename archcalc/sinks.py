@@ -27,10 +27,8 @@ from __future__ import annotations
 import re
 from html import escape as _html
 
-# Line breaks as str.splitlines() and Python's tokenizer see them.
-PYTHON_LINE_BREAKS = "\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029"
-# Bidirectional embeddings, overrides and isolates: they reorder the text shown after them.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Every line break Python recognises (str.splitlines, and editors that follow it).
+_PYTHON_LINE_BREAK = re.compile("\r\n|[\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -146,4 +144,4 @@ def github_property(text: str) -> str:
 def python_comment(text: str) -> list[str]:
     """Comment lines for Python source: one per line of ``text``, split on every line break
     Python recognises, so no part of ``text`` can become a line of code."""
-    return ["# " + visible(line) for line in (text.splitlines() or [""])]
+    return ["# " + visible(line) for line in _PYTHON_LINE_BREAK.split(text.rstrip("\r\n"))]

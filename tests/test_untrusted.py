@@ -373,6 +373,17 @@ def test_on_a_terminal_the_only_escapes_are_archcalc_styles():
         assert line.isprintable() and not line.strip().startswith("::"), repr(line)
 
 
+@pytest.mark.parametrize("brk", ["\n", "\r", "\r\n", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_python_comments_split_on_every_python_line_break(brk):
+    import ast
+
+    from archcalc.sinks import python_comment
+
+    lines = python_comment(f"title{brk}import os{brk}\x00")
+    assert lines == ["# title", "# import os", "# \\x00"]
+    assert ast.parse("\n".join(lines)).body == []
+
+
 def test_exported_modules_run_no_spec_text(run, tmp_path):
     """`export` writes spec text and file names only into comments split on every Python line
     break, or through repr(): importing the modules runs nothing else (no marker file)."""
