@@ -115,10 +115,14 @@ def command(spec, device, batches, dtype, warmup, repeat, min_time, max_time, th
     kwargs = dict(device=device, batches=batches, dtype=dtype, warmup=warmup, repeat=repeat, min_time=min_time,
                   max_time=max_time, threads=threads, channels_last=channels_last, compile=compile_, flops=not no_flops,
                   allow_large=allow_large)
+    from archcalc.torch import allocation_errors
+
+    with allocation_errors(graph, device, max(batches), dtype):  # --allow-large: torch may refuse to allocate
+        measured = profile(graph, **kwargs) if fmt == "json" else _with_progress(graph, profile, kwargs)
     if fmt == "json":
-        emit(to_json(profile(graph, **kwargs)), output, force)
+        emit(to_json(measured), output, force)
     else:
-        show(renderable(_with_progress(graph, profile, kwargs)), output, force)
+        show(renderable(measured), output, force)
 
 
 def _with_progress(graph, profile, kwargs):

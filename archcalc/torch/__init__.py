@@ -177,12 +177,11 @@ def allocation_errors(graph, device, batch: int, dtype: str):
     that names the size torch asked for."""
     from archcalc.units import format_bytes
 
-    torch = require_torch()
     try:
         yield
     except (MemoryError, RuntimeError) as exc:
         text = str(exc)
-        out_of_memory = isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or "allocate" in text
+        out_of_memory = isinstance(exc, (MemoryError, require_torch().OutOfMemoryError)) or "allocate" in text
         if not out_of_memory:
             raise
         tried = _TRIED.search(text)
