@@ -119,8 +119,12 @@ def test_completion_script_is_printed():
 
 
 def masked(line: str) -> str:
-    """A profile line with what varies between runs and machines masked."""
-    line = re.sub(r"cpu \(.*?\)", "cpu (…)", line)
+    """A profile line with what varies between runs and machines masked: figures, the CPU's
+    name, and the stability verdicts (a shared machine may be quiet for one run, not the next)."""
+    line = re.sub(r"cpu \(.*\)(?=\s+·)", "cpu (…)", line)
+    line = re.sub(r"\b(torch|fvcore) \d\S*", r"\1 (version)", line)
+    line = re.sub(r"^(\s*batch \d+(?:, \d+ threads?)?): .*", r"\1: (verdict)", line)
+    line = re.sub(r"\b(stable|BIMODAL|DRIFTING|NOISY)\b", "(verdict)", line)
     line = re.sub(r"\d[\d,.]*", "#", line)
     line = re.sub("─+", "─", line)  # a rule as wide as the table, which the figures widen
     return " ".join(line.split())

@@ -81,6 +81,7 @@ BAD_SPECS = ROOT / "tests" / "bad_specs"
 STRUCTURAL = {
     "bad_expect_metric", "block_named_like_kind", "branch_not_list", "frozen_not_bool",
     "input_not_list", "integer_literal_too_long", "list_for_mapping", "missing_input", "missing_layers",
+    "name_starts_with_digit",
     "negative_size", "too_many_positional", "two_kinds_one_item", "unknown_argument", "unknown_default_kind",
     "unknown_kind", "unknown_shortcut", "unknown_top_level", "vars_list", "when_not_condition", "yes_for_bool",
     "zero_input", "zero_size",

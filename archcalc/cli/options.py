@@ -129,18 +129,49 @@ def output_width(requested: int | None = None) -> int:
     return 80
 
 
-def show(build: Callable[[int], Any], output: Path | None, force: bool, width: int | None = None) -> None:
-    """Print the rich renderable ``build(width)`` makes: in colour on a terminal; elsewhere,
-    and to --output, as plain text without trailing spaces."""
+def plain_output(output: Path | None) -> bool:
+    """Whether the output is plain text: a file, or a stdout rich would not treat as a terminal.
+
+    Decided as ``rich.console.Console.is_terminal`` decides (TTY_COMPATIBLE, then
+    FORCE_COLOR, then ``isatty``) without importing rich, so a command printing to a
+    pipe can skip rich altogether.
+    """
+    if output is not None:
+        return True
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "0"
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None:
+        return force == ""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return isatty is None or not isatty()
+
+
+def plain_text(renderable, columns: int) -> str:
+    """What rich prints of ``renderable`` on a plain console ``columns`` wide, without
+    trailing spaces: the text of a pipe and of --output.
+
+    Emoji codes are off here and on the terminal: a spec name such as ``:warning:`` is
+    printed as written.
+    """
     import io
 
     from rich.console import Console
 
+    con = Console(file=io.StringIO(), width=columns, no_color=True, highlight=False, force_terminal=False,
+                  emoji=False)
+    con.print(renderable)
+    return "\n".join(line.rstrip() for line in con.file.getvalue().split("\n"))
+
+
+def show(build: Callable[[int], Any], output: Path | None, force: bool, width: int | None = None) -> None:
+    """Print the rich renderable ``build(width)`` makes: in colour on a terminal; elsewhere,
+    and to --output, as plain text without trailing spaces."""
     columns = output_width(width)
-    if output is None and sys.stdout.isatty():
-        Console(highlight=False, width=columns).print(build(columns))
+    if not plain_output(output):
+        from rich.console import Console
+
+        Console(highlight=False, emoji=False, width=columns).print(build(columns))
         return
-    con = Console(file=io.StringIO(), width=columns, no_color=True, highlight=False, force_terminal=False)
-    con.print(build(columns))
-    text = "\n".join(line.rstrip() for line in con.file.getvalue().split("\n"))
-    emit(text, output, force)
+    emit(plain_text(build(columns), columns), output, force)

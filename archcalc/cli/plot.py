@@ -81,7 +81,9 @@ def layers(spec, input_shape, batch, dtype, overrides, depth, log, all_nodes, ou
     analysis = archcalc.analyze(spec, batch=batch, dtype=dtype, overrides=overrides, input_shape=input_shape)
     series = layer_series(analysis, depth, all_nodes=all_nodes)
     if not series.bars:
-        raise click.ClickException(f"{analysis.graph.name} has no layer with memory, parameters or MACs to plot")
+        from archcalc.sinks import terminal
+
+        raise click.ClickException(f"{terminal(analysis.graph.name)} has no layer with memory, parameters or MACs to plot")
     _save(draw_layers(series, log=log), output, dpi)
 
 
@@ -115,10 +117,18 @@ def landscape(specs, linear, title, output, dpi, force):
     chosen = list(specs) or list(builtin_paths().values())
     points, skipped = landscape_points([archcalc.analyze(s) for s in chosen])
     if specs and skipped:
-        click.echo(f"skipped (no `reference:` accuracy): {', '.join(skipped)}", err=True)
+        from archcalc.sinks import terminal
+
+        click.echo(f"skipped (no `reference:` accuracy): {terminal(', '.join(skipped))}", err=True)
     if not points:
         raise click.ClickException(
             "no spec with a `reference:` block (published accuracy) to plot; "
             "add e.g. reference: {top1: 71.6, source: ...}"
         )
+    without_macs = [p.name for p in points if p.macs <= 0]
+    if without_macs and not linear:
+        from archcalc.sinks import terminal
+
+        raise click.ClickException(f"{terminal(', '.join(without_macs))}: no MACs, so no place on a logarithmic "
+                                   "operations axis; pass --linear")
     _save(draw_landscape(points, log=not linear, title=title, dpi=dpi), output, dpi)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from archcalc.cli.memory import apply_freeze, freeze_options
-from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show, width_option
+from archcalc.cli.options import (analysis_options, complete_spec, emit, output_options, output_width, plain_output,
+                                  show, width_option)
 from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS, HIDE_ORDER
 
 
@@ -50,24 +51,40 @@ Long names are shortened in the middle (…).""",
 @output_options
 def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, full_names, freeze_until, train_last,
             width, output, force):
-    """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC."""
+    """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC.
+
+    Warnings about the spec (see `archcalc check`) follow on standard error.
+    """
     import archcalc
-    from archcalc.report import formats
-    from archcalc.report.rows import summary_rows
+    from archcalc.lint import lint
 
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     apply_freeze(graph, freeze_until, train_last)
     analysis = archcalc.analyze(graph, batch=batch, dtype=dtype)
-    if fmt == "json":
-        emit(formats.to_json(analysis.to_dict()), output, force)
-        return
-    if fmt == "csv":
-        emit(formats.rows_csv(summary_rows(analysis, depth, headers=False), columns), output, force)
+    _report(analysis, fmt, columns, depth, full_names, width, output, force)
+    for warning in lint(graph):
+        click.echo(warning.render(), err=True)
+
+
+def _report(analysis, fmt, columns, depth, full_names, width, output, force) -> None:
+    from archcalc.report.rows import summary_rows
+
+    if fmt != "table":  # json, csv, markdown: the machine formats
+        from archcalc.report import formats
+
+        if fmt == "json":
+            emit(formats.to_json(analysis.to_dict()), output, force)
+        elif fmt == "csv":
+            emit(formats.rows_csv(summary_rows(analysis, depth, headers=False), columns), output, force)
+        else:
+            emit(formats.rows_markdown(summary_rows(analysis, depth), columns, analysis, full_names), output, force)
         return
     rows = summary_rows(analysis, depth)
-    if fmt == "markdown":
-        emit(formats.rows_markdown(rows, columns, analysis, full_names), output, force)
-    else:
-        from archcalc.report.text import summary_renderable
+    from archcalc.report.text import summary_plain, summary_renderable
 
-        show(lambda width_: summary_renderable(analysis, rows, columns, width_, full_names), output, force, width)
+    # Piped or to a file: the same text, fitted to the same width, without importing rich.
+    plain = summary_plain(analysis, rows, columns, output_width(width), full_names) if plain_output(output) else None
+    if plain is not None:
+        emit(plain, output, force)
+    else:
+        show(lambda columns_: summary_renderable(analysis, rows, columns, columns_, full_names), output, force, width)

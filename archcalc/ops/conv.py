@@ -8,6 +8,7 @@ from archcalc.ops.base import (
     OpError,
     ReceptiveStep,
     Saved,
+    dropped_pixels,
     expect_image,
     numel,
     register,
@@ -106,6 +107,18 @@ class Conv(Op):
     def receptive_step(self, node):
         (kh, kw), (dh, dw) = node.args["kernel"], node.args["dilation"]
         return ReceptiveStep((dh * (kh - 1) + 1, dw * (kw - 1) + 1), node.args["stride"])
+
+    def warnings(self, node):
+        return dropped_pixels(node, "pad so that the windows cover the input (`padding: same`, or `padding: 1` "
+                                    "for a 3x3 stride-2 conv), or crop it first to mean it")
+
+    def matmul_channels(self, node):
+        """Per group; depthwise convolutions and connection tables do not run as matrix products."""
+        a, c = node.args, node.inputs[0].shape[0]
+        if a["table"] is not None or a["groups"] == c:
+            return ()
+        per = " per group" if a["groups"] > 1 else ""
+        return ((f"input channels{per}", c // a["groups"]), (f"output channels{per}", a["out"] // a["groups"]))
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """torch's convolution keeps its input (and its weight, a parameter) for either gradient.

@@ -31,6 +31,9 @@ class Linear(Op):
     def other_ops(self, node):
         return node.args["out"] if node.args["bias"] else 0
 
+    def matmul_channels(self, node):
+        return (("input features", node.inputs[0].shape[0]), ("output features", node.args["out"]))
+
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """addmm keeps its input only for the weight gradient (the input gradient needs the weight)."""
         return [saved_input(node)] if trainable else []

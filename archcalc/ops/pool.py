@@ -9,7 +9,9 @@ from archcalc.ops.base import (
     Op,
     OpError,
     ReceptiveStep,
+    OpWarning,
     Saved,
+    dropped_pixels,
     expect_image,
     numel,
     register,
@@ -52,6 +54,24 @@ class _WindowPool(Op):
 
     def receptive_step(self, node):
         return ReceptiveStep(node.args["kernel"], node.args["stride"])
+
+    def warnings(self, node):
+        a = node.args
+        if not a["ceil_mode"]:
+            return dropped_pixels(node, "set `ceil_mode: true` to keep a last, partial window, or pad the input")
+        _, h, w = node.inputs[0].shape
+        top, bottom, left, right = a["pads"]
+        (kh, kw), (sh, sw) = a["kernel"], a["stride"]
+        rounded_up = (-(-(h + top + bottom - kh) // sh) + 1, -(-(w + left + right - kw) // sw) + 1)
+        if rounded_up == node.shape[1:]:
+            return []
+        return [OpWarning(
+            "ceil-padding",
+            f"{self.kind} '{node.name}': with ceil_mode the last window would start in the padding, so torch "
+            f"leaves it out: the output is {node.shape[1]}x{node.shape[2]}, not the "
+            f"{rounded_up[0]}x{rounded_up[1]} that rounding up gives (and Caffe computes)",
+            "lower the padding so that every window starts inside the input, or check the output size you port",
+        )]
 
     def _torch_padding(self, node):
         top, bottom, left, right = node.args["pads"]
@@ -217,6 +237,9 @@ class Subsample(Op):
     def params(self, node):
         c = node.shape[0]
         return c, c
+
+    def warnings(self, node):
+        return dropped_pixels(node, "give the maps a size the window divides")
 
     def macs(self, node):
         return numel(node.shape)

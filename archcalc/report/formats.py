@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from archcalc.collector import paused_gc
 from archcalc.report.rows import BYTE_COLUMNS, COLUMNS, Row, nested_name
+from archcalc.sinks import Markdown, csv_cell, markdown
 
 
 def to_json(data: Any) -> str:
@@ -30,8 +31,12 @@ def csv_text(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(body)
+    writer.writerows([_csv_value(value) for value in cells] for cells in body)
     return out.getvalue()
+
+
+def _csv_value(value):
+    return csv_cell(value) if isinstance(value, str) else value
 
 
 def rows_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
@@ -41,12 +46,13 @@ def rows_csv(rows: Sequence[Row], columns: Sequence[str]) -> str:
 
 
 def markdown_table(headers: Sequence[str], body: Sequence[Sequence[Any]], right: Sequence[bool]) -> str:
+    """A Markdown table; every header and cell passes through the Markdown sink."""
     lines = [
-        "| " + " | ".join(headers) + " |",
+        "| " + " | ".join(markdown(str(h)) for h in headers) + " |",
         "|" + "|".join("---:" if r else "---" for r in right) + "|",
     ]
     for cells in body:
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(c if isinstance(c, Markdown) else markdown(str(c)) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -59,10 +65,10 @@ def rows_markdown(rows: Sequence[Row], columns: Sequence[str], analysis=None, fu
     if analysis is None:
         return markdown_table(headers, body, right)
     t = analysis.totals
-    total = {"name": "**Total**", "activations": t["activations"], "memory": t["activation_bytes"],
+    total = {"name": Markdown("**Total**"), "activations": t["activations"], "memory": t["activation_bytes"],
              "params": t["params"], "weights": t["weights"], "biases": t["biases"], "macs": t["macs"],
              "rf": "x".join(map(str, t["receptive_field"]))}
-    body.append([f"{v:,}" if isinstance(v, int) else str(v) for v in (total.get(k, "") for k in columns)])
+    body.append([f"{v:,}" if isinstance(v, int) else v for v in (total.get(k, "") for k in columns)])
     return markdown_table(headers, body, right) + "\n" + markdown_totals(analysis)
 
 
@@ -86,6 +92,8 @@ def markdown_totals(analysis) -> str:
 
 def _md_cell(key: str, row: Row, full_names: bool) -> str:
     if key == "name":
-        return row.name if full_names else "&nbsp;&nbsp;" * row.depth + nested_name(row).lstrip(" ")
+        if full_names or not row.depth:
+            return row.name
+        return Markdown("&nbsp;&nbsp;" * row.depth + markdown(nested_name(row).lstrip(" ")))
     value = COLUMNS[key][1](row)
     return f"{value:,}" if isinstance(value, int) else str(value)

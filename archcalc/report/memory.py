@@ -7,6 +7,7 @@ from rich.text import Text
 
 from archcalc.memory import Event, MemoryEstimate, Size
 from archcalc.report.text import layout
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
 EXPLAIN = (
@@ -97,7 +98,7 @@ def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers:
                       width: int | None = None):
     g = e.graph
     heading = (
-        f"{g.title or g.name}  ·  input {'×'.join(map(str, g.input.shape))}  ·  batch {e.batch}  ·  "
+        f"{terminal(one_line(g.title or g.name))}  ·  input {'×'.join(map(str, g.input.shape))}  ·  batch {e.batch}  ·  "
         f"{e.precision.describe()}  ·  {e.optimizer}  ·  {e.device}"
     )
     lines: list[Text] = [Text(heading, style="bold")]

@@ -8,22 +8,29 @@ colour appears on a terminal and plain, stable text everywhere else.
 For the same reason the summary table reaches rich as :class:`TableLines`, which
 hands rich the segments its ``Text`` would render without splitting the text into
 lines again: 0.28 s instead of 0.98 s to print 10,000 layers (benchmarks/hot_path.py).
+
+Where the output is plain text anyway (a pipe, a file), :func:`summary_plain` gives
+the same characters without rich, whose console costs more to import than the whole
+analysis of VGG-16; rich is imported only by the functions that use it.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+import unicodedata
+from itertools import chain
+from typing import TYPE_CHECKING, Sequence
 
-from rich.console import Group
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Span, Text
-
-from archcalc.analysis import Analysis
 from archcalc.collector import paused_gc
 from archcalc.report.fit import Fitted, fit_table, hidden_note
 from archcalc.report.rows import COLUMNS, HIDE_ORDER, Row
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from archcalc.analysis import Analysis
 
 # Where the figures of a totals line begin ("Params        ...").
 TOTALS_INDENT = 14
@@ -40,8 +47,12 @@ def layout(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequen
            flex: int | None = None, wrap: bool = False):
     """Aligned columns under a bold header and a rule, one styled line per row, fitted
     to ``width`` (see :func:`archcalc.report.fit.fit_table`), with the note of what
-    fitting hid when it hid anything."""
-    fitted = fit_table(headers, cells, right, width, drop, flex, wrap)
+    fitting hid when it hid anything. Every header and cell passes the terminal sink."""
+    from rich.console import Group
+    from rich.text import Text
+
+    fitted = fit_table(list(map(terminal, headers)), [list(map(terminal, row)) for row in cells], right, width, drop,
+                       flex, wrap)
     table = TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line])
     note = hidden_note(fitted, width) if width is not None else None
     return Group(table, Text(note, style="dim")) if note else table
@@ -63,6 +74,8 @@ class TableLines:
         self.fitted = fitted  # what fitting the table to a width hid, when it was fitted
 
     def text(self) -> Text:
+        from rich.text import Span, Text
+
         spans, offset = [], 0
         for line, style in zip(self.lines, self.styles):
             if style and line:
@@ -71,6 +84,9 @@ class TableLines:
         return Text("\n".join(self.lines), no_wrap=True, overflow="ignore", spans=spans)
 
     def __rich_console__(self, console, options):
+        from rich.segment import Segment
+        from rich.style import Style
+
         if (options.justify or "default") != "default":
             yield from self.text().__rich_console__(console, options)
             return
@@ -153,21 +169,35 @@ def totals_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
+def _heading(analysis: Analysis) -> str:
+    g = analysis.graph
+    return (
+        f"{terminal(one_line(g.title or g.name))}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
+        f"batch {analysis.batch}  ·  {analysis.dtype}"
+    )
+
+
+def _summary_parts(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int | None,
+                   full_names: bool) -> tuple[TableLines, list[str], list[str]]:
+    """The layer table, the notes under it (what fitting hid, the --depth hint) and the totals."""
+    table = summary_table(rows, columns, width, full_names)
+    notes = [hidden_note(table.fitted, width) if width is not None else None, depth_hint(rows)]
+    totals = totals_lines(analysis) if width is None else wrap_totals(totals_lines(analysis), width)
+    return table, [note for note in notes if note], totals
+
+
 def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int | None = None,
                        full_names: bool = False):
     """Heading, layer table, what fitting it hid, the --depth hint, totals and conventions."""
-    g = analysis.graph
-    heading = (
-        f"{g.title or g.name}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
-        f"batch {analysis.batch}  ·  {analysis.dtype}"
-    )
-    table = summary_table(rows, columns, width, full_names)
-    notes = [hidden_note(table.fitted, width) if width is not None else None, depth_hint(rows)]
-    parts = [Text(heading, style="bold"), Text(""), table]
-    parts += [Text(note, style="dim") for note in notes if note]
-    totals = totals_lines(analysis) if width is None else wrap_totals(totals_lines(analysis), width)
+    from rich.console import Group
+    from rich.text import Text
+
+    table, notes, totals = _summary_parts(analysis, rows, columns, width, full_names)
     return Group(
-        *parts,
+        Text(_heading(analysis), style="bold"),
+        Text(""),
+        table,
+        *[Text(note, style="dim") for note in notes],
         Text(""),
         Text("\n".join(totals)),
         Text(CONVENTIONS, style="dim"),
@@ -192,3 +222,38 @@ def wrap_totals(lines: Sequence[str], width: int) -> list[str]:
                 current = " " * TOTALS_INDENT + piece
         wrapped.append(current)
     return wrapped
+
+
+def summary_plain(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int,
+                  full_names: bool = False) -> str | None:
+    """What :func:`summary_renderable` prints at ``width`` on a plain console
+    (``archcalc.cli.options.plain_text``), built without rich.
+
+    The table and its notes are fitted as for rich; the other text is wrapped as rich
+    wraps it (:func:`rich_wrap`). None when that is not certain: a character other
+    than one cell wide, or a word or table line longer than the width (rich would
+    fold or crop it).
+    """
+    table, notes, totals = _summary_parts(analysis, rows, columns, width, full_names)
+    wrapped = [rich_wrap(text, width) for text in [_heading(analysis), "", *notes, "", *totals, CONVENTIONS]]
+    if None in wrapped or any(len(line) > width for line in table.lines):
+        return None
+    before, after = wrapped[:2], wrapped[2:]
+    return "\n".join([*chain(*before), *table.lines, *chain(*after)]) + "\n"
+
+
+def rich_wrap(text: str, width: int) -> list[str] | None:
+    """``text`` broken into lines as rich wraps it (``rich._wrap.divide_line``: greedy, a
+    word with the spaces after it, a word fitting when it does without them), trailing
+    spaces dropped; None where rich would measure or fold differently."""
+    if any(unicodedata.east_asian_width(c) in "WF" or unicodedata.combining(c) for c in text if not c.isascii()):
+        return None
+    lines, current = [], ""
+    for word in re.findall(r"\s*\S+\s*", text) or [text]:
+        if len(word.rstrip()) > width:
+            return None
+        if current and len(current) + len(word.rstrip()) > width:
+            lines.append(current.rstrip())
+            current = ""
+        current += word
+    return [*lines, current.rstrip()]

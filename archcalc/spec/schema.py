@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from archcalc.expect import ENTRY_KEYS, TOTAL_METRICS
+from archcalc.lint import CODES
 from archcalc.ops import REGISTRY, Field
 from archcalc.spec.language import META_KEYS, REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
 
@@ -30,6 +31,7 @@ _META = {
     "from": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
     "frozen": {"type": "boolean"},
     "when": {"anyOf": [{"type": "boolean"}, _EXPR]},
+    "ignore": {"type": "array", "items": {"enum": sorted(CODES)}, "description": "warning codes to silence"},
 }
 assert set(_META) == set(META_KEYS)
 
@@ -199,6 +201,8 @@ def spec_schema() -> dict[str, Any]:
                            "dataset": {"type": "string"}, "source": {"type": "string"}},
             "additionalProperties": False,
         },
+        "ignore": _META["ignore"],
+        "tensor_cores": {"type": "boolean", "description": "warn about channel counts that are not multiples of 8"},
     }
     assert set(properties) == set(TOP_KEYS)
     assert set(REFERENCE_KEYS) == set(properties["reference"]["properties"])

@@ -23,7 +23,9 @@ Conventions differ, so only like is compared with like:
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archcalc.graph import Graph
@@ -82,12 +84,37 @@ def fvcore_counts(module, inputs: tuple) -> FvcoreCounts:
         log.setLevel(level)
 
 
+@contextmanager
+def _dispatch_without_dynamo(mode_class):
+    """Let ``mode_class``'s ``__torch_dispatch__`` run without importing torch._dynamo first.
+
+    torch wraps every dispatch mode's ``__torch_dispatch__`` in ``torch._disable_dynamo``,
+    which imports torch._dynamo, sympy and some 800 modules on the first call (about
+    as long as importing torch) only to keep ``torch.compile`` from tracing into the
+    mode. Nothing is compiled while archcalc counts, so for the duration of the count
+    the wrapper finds its cached result already set (the function itself) and imports
+    nothing. Where torch._dynamo is loaded anyway, or torch's wrapper has changed, this
+    does nothing and the count runs as torch would run it.
+    """
+    raw = getattr(mode_class.__dict__.get("__torch_dispatch__"), "__wrapped__", None)
+    if raw is None or "torch._dynamo" in sys.modules or hasattr(raw, "__dynamo_disable"):
+        yield
+        return
+    setattr(raw, "__dynamo_disable", raw)
+    try:
+        yield
+    finally:
+        delattr(raw, "__dynamo_disable")
+
+
 def flop_counter_counts(module, inputs: tuple) -> dict[str, int]:
     """FLOPs per submodule name from ``torch.utils.flop_counter`` (2 per MAC; root is "")."""
     torch = require_torch()
+    from torch.utils import flop_counter
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    mode_class = getattr(flop_counter, "_FlopCounterMode", FlopCounterMode)
+    with _dispatch_without_dynamo(mode_class), torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(*inputs)
     root = type(module).__name__
     counts: dict[str, int] = {}
