@@ -6,12 +6,12 @@ import click
 
 from archcalc.cli.memory import apply_freeze, freeze_options
 from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, plain_output, show
-from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS
+from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS, TRAFFIC_COLUMNS, TRAINING_COLUMNS
 
 
 def parse_columns(ctx, param, value):
     if value is None:
-        return DEFAULT_COLUMNS
+        return None
     columns = tuple(c.strip() for c in value.split(",") if c.strip())
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown or not columns:
@@ -28,7 +28,9 @@ Examples:
   archcalc summary mobilenet-v1 --set alpha=0.5 --input 3x160x160
   archcalc summary my_net.yaml --format json -o my_net.json
   archcalc summary vgg16 --columns name,shape,params,macs --format csv
-  archcalc summary resnet50 --freeze-until layer3 --depth 1""",
+  archcalc summary resnet50 --freeze-until layer3 --depth 1
+  archcalc summary resnet18 --training --freeze-until layer2 --depth 1
+  archcalc summary mobilenet-v2 --traffic --dtype float16 --depth 1""",
 )
 @click.argument("spec", shell_complete=complete_spec)
 @analysis_options
@@ -38,9 +40,14 @@ Examples:
               help=f"Columns for table/csv/markdown: {', '.join(COLUMNS)}.")
 @click.option("--depth", type=click.IntRange(min=1),
               help="Show N levels of nesting; deeper blocks become one summed row (1 = top level only).")
+@click.option("--training", is_flag=True,
+              help="Columns of one training step: forward MACs, backward to the inputs and to the weights.")
+@click.option("--traffic", is_flag=True,
+              help="Columns of memory traffic: bytes read (inputs, weights), written, and MACs per byte.")
 @freeze_options
 @output_options
-def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, freeze_until, train_last, output, force):
+def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, training, traffic, freeze_until,
+            train_last, output, force):
     """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC.
 
     Warnings about the spec (see `archcalc check`) follow on standard error.
@@ -48,6 +55,9 @@ def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, fre
     import archcalc
     from archcalc.lint import lint
 
+    if columns is None:
+        chosen = [*(TRAINING_COLUMNS if training else ()), *(TRAFFIC_COLUMNS if traffic else ())]
+        columns = tuple(dict.fromkeys(chosen)) or DEFAULT_COLUMNS
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     apply_freeze(graph, freeze_until, train_last)
     analysis = archcalc.analyze(graph, batch=batch, dtype=dtype)
