@@ -116,7 +116,7 @@ class Roofline:
             "seconds": self.seconds,
             "compute_bound_share": round(self.share("compute"), 4),
             "memory_bound_share": round(self.share("memory"), 4),
-            "nodes": [n.to_dict() for n in self.nodes],
+            "layers": [n.to_dict() for n in self.nodes],
         }
 
 
