@@ -61,6 +61,39 @@ def parse_grid_sets(ctx, param, values):
     return grid
 
 
+def sweep_options(func):
+    """The grid and the device: shared by `sweep` and `plot sweep`."""
+    for option in reversed([
+        click.argument("spec", shell_complete=complete_spec),
+        click.option("--batch", "batches", default="1", show_default=True, callback=parse_batches,
+                     metavar="B1,B2,...", help="Batch sizes."),
+        click.option("--input", "inputs", callback=parse_inputs, metavar="S1,S2,...",
+                     help="Input sides (224) or shapes (3x224x224); default: the spec's."),
+        click.option("--dtype", "dtypes", default="float32", show_default=True, callback=parse_dtypes,
+                     metavar="D1,D2,...", help="Element types: float32, float16, bfloat16."),
+        click.option("--set", "sets", multiple=True, callback=parse_grid_sets, metavar="NAME=V1,V2,...",
+                     help="Sweep a spec variable (repeatable), e.g. --set alpha=0.5,1.0."),
+        click.option("--device", default="a100", show_default=True, metavar="NAME",
+                     help="Device whose roofline predicts the latency (see `archcalc roofline --list`)."),
+        click.option("--optimizer", default="adam", show_default=True,
+                     type=click.Choice(["sgd", "momentum", "adam", "adamw"]), help="Optimizer, for the training-step peak."),
+    ]):
+        func = option(func)
+    return func
+
+
+def sweep_of(spec, batches, inputs, dtypes, sets, device, optimizer):
+    """Run the sweep the options describe (sides become the spec's channels x side x side)."""
+    import archcalc
+    from archcalc.devices import get_device
+    from archcalc.sweep import run_sweep
+
+    channels = archcalc.load(spec).input.shape[0] if any(isinstance(i, int) for i in inputs) else None
+    shapes = [(channels, i, i) if isinstance(i, int) else i for i in inputs]
+    return run_sweep(spec, batches=batches, inputs=shapes, dtypes=dtypes, sets=sets, device=get_device(device),
+                     optimizer=optimizer)
+
+
 @click.command(
     "sweep",
     epilog="""\b
@@ -73,33 +106,15 @@ Examples:
 --input takes sides (the spec's channels, square) or CxHxW shapes. The spec is
 analysed once per input, variables and dtype; batch sizes are read off it.""",
 )
-@click.argument("spec", shell_complete=complete_spec)
-@click.option("--batch", "batches", default="1", show_default=True, callback=parse_batches, metavar="B1,B2,...",
-              help="Batch sizes.")
-@click.option("--input", "inputs", callback=parse_inputs, metavar="S1,S2,...",
-              help="Input sides (224) or shapes (3x224x224); default: the spec's.")
-@click.option("--dtype", "dtypes", default="float32", show_default=True, callback=parse_dtypes, metavar="D1,D2,...",
-              help="Element types: float32, float16, bfloat16.")
-@click.option("--set", "sets", multiple=True, callback=parse_grid_sets, metavar="NAME=V1,V2,...",
-              help="Sweep a spec variable (repeatable), e.g. --set alpha=0.5,1.0.")
-@click.option("--device", default="a100", show_default=True, metavar="NAME",
-              help="Device whose roofline predicts the latency (see `archcalc roofline --list`).")
-@click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["sgd", "momentum", "adam", "adamw"]),
-              help="Optimizer, for the training-step peak.")
+@sweep_options
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown", "json"]), default="table",
               show_default=True, help="Output format; json is archcalc.sweep/1 with exact integers.")
 @output_options
 def command(spec, batches, inputs, dtypes, sets, device, optimizer, fmt, output, force):
     """Params, MACs, training MACs, peaks and predicted latency of SPEC at every grid point."""
-    import archcalc
-    from archcalc.devices import get_device
     from archcalc.report import sweep as report
-    from archcalc.sweep import run_sweep
 
-    channels = archcalc.load(spec).input.shape[0] if any(isinstance(i, int) for i in inputs) else None
-    shapes = [(channels, i, i) if isinstance(i, int) else i for i in inputs]
-    result = run_sweep(spec, batches=batches, inputs=shapes, dtypes=dtypes, sets=sets, device=get_device(device),
-                       optimizer=optimizer)
+    result = sweep_of(spec, batches, inputs, dtypes, sets, device, optimizer)
     if fmt == "table":
         show(report.sweep_renderable(result), output, force)
         return
