@@ -61,7 +61,7 @@ class LayerMetrics:
         return self.input_bytes + self.weight_bytes + self.output_bytes
 
     @property
-    def intensity(self) -> float:
+    def macs_per_byte(self) -> float:
         """Arithmetic intensity: MACs per byte moved (0 when nothing moves)."""
         return self.macs / self.bytes_moved if self.bytes_moved else 0.0
 
@@ -91,7 +91,7 @@ class LayerMetrics:
             "weight_bytes": self.weight_bytes,
             "output_bytes": self.output_bytes,
             "bytes_moved": self.bytes_moved,
-            "macs_per_byte": round(self.intensity, 4),
+            "macs_per_byte": round(self.macs_per_byte, 4),
         }
 
 

@@ -31,9 +31,11 @@ def _best(run, repeats: int) -> float:
 
 
 def measure(matmul_size: int = MATMUL_SIZE, copy_bytes: int = COPY_BYTES, repeats: int = 5,
-            dtypes: tuple[str, ...] = ("float32", "bfloat16", "float16")) -> Device:
+            dtypes: tuple[str, ...] = ("float32", "bfloat16", "float16"), threads: int | None = None) -> Device:
     """Peak FLOP/s of an n x n matrix product per dtype, and the bandwidth of a copy (read + write)."""
     torch = require_torch()
+    if threads:
+        torch.set_num_threads(threads)
     peaks = {}
     for name in dtypes:
         dtype = getattr(torch, name)
@@ -45,7 +47,8 @@ def measure(matmul_size: int = MATMUL_SIZE, copy_bytes: int = COPY_BYTES, repeat
     source = torch.empty(copy_bytes // 4, dtype=torch.float32)
     target = torch.empty_like(source)
     seconds = _best(lambda: target.copy_(source), repeats)
-    title = f"this CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    title = f"this CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' * (threads != 1)})"
     return Device(CALIBRATED, title, peaks, 2 * copy_bytes / seconds,
                   f"archcalc calibrate: {matmul_size}x{matmul_size} matmul and a {copy_bytes >> 20} MiB copy, "
                   f"best of {repeats}, torch {torch.__version__}")

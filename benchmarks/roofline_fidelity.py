@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--specs", nargs="+", default=["resnet50", "mobilenet-v2"])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=5, help="timed calls per layer (median)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for calibrating and timing alike (1: steady on a shared machine)")
     parser.add_argument("--input", help="replace the specs' input shape (CxHxW), for a quick run")
     parser.add_argument("--calibrate-size", type=int, default=2048, help="`archcalc calibrate --size`")
     parser.add_argument("--calibrate-copy-mib", type=int, default=256, help="`archcalc calibrate --copy-mib`")
@@ -33,12 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="archcalc-roofline-") as tmp:
         env = {**os.environ, "ARCHCALC_CONFIG": str(Path(tmp) / "calibration.json")}
         calibration = run([*archcalc, "calibrate", "--size", str(args.calibrate_size), "--copy-mib",
-                           str(args.calibrate_copy_mib)], env=env, timeout=600)
+                           str(args.calibrate_copy_mib), "--threads", str(args.threads)], env=env, timeout=600)
         assert calibration.returncode == 0, calibration.stderr
         print(calibration.stdout.strip())
         for spec in args.specs:
             command = [*archcalc, "profile", spec, "--per-layer", "--batch", str(args.batch), "--repeat",
-                       str(args.repeat), "--format", "json", *(["--input", args.input] if args.input else [])]
+                       str(args.repeat), "--threads", str(args.threads), "--format", "json",
+                       *(["--input", args.input] if args.input else [])]
             result = run(command, env=env, timeout=1800)
             assert result.returncode == 0, result.stderr
             data = json.loads(result.stdout)

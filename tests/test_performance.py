@@ -59,7 +59,7 @@ def test_memory_traffic_of_a_layer_by_hand():
     conv = a.layer("block1.conv1")
     assert (conv.input_bytes, conv.weight_bytes, conv.output_bytes) == (2 * 3 * 224 * 224 * 2, 1792 * 2,
                                                                          2 * 64 * 224 * 224 * 2)
-    assert conv.intensity == pytest.approx(2 * 86_704_128 / (602_112 + 3_584 + 12_845_056))
+    assert conv.macs_per_byte == pytest.approx(2 * 86_704_128 / (602_112 + 3_584 + 12_845_056))
     flatten = next(r for r in a.layers if r.kind == "flatten")
     assert flatten.bytes_moved == 0  # a view reads and writes nothing
     t = a.totals
