@@ -213,3 +213,22 @@ def test_calibrate_and_per_layer_profile(run, tmp_path, monkeypatch):
     assert [t["name"] for t in timed] == [n.name for n in archcalc.load("lenet5").nodes[1:]]
     assert all(t["measured_s"] > 0 for t in timed)
     assert data["calibration_factor"] == pytest.approx(data["measured_s"] / data["predicted_s"])
+
+
+def test_plot_roofline_and_sweep(run, tmp_path):
+    pytest.importorskip("matplotlib")
+    from archcalc.plot.roofline import draw_roofline
+    from archcalc.plot.sweep import draw_sweep
+
+    result = roofline(archcalc.analyze(archcalc.load("resnet18"), batch=8), TABLE["a100"])
+    fig = draw_roofline(result)
+    drawn = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
+    assert drawn == sum(1 for n in result.nodes if n.flops and n.bytes)
+    sweep = run_sweep("mobilenet-v1", batches=[1, 8], sets={"alpha": [0.5, 1.0]}, device=TABLE["t4"])
+    lines = draw_sweep(sweep).axes[0].get_lines()
+    assert [list(line.get_xdata()) for line in lines] == [[1, 8], [1, 8]]  # one line per alpha, against batch
+    out = tmp_path / "roof.png"
+    assert run("plot", "roofline", "resnet18", "--batch", "8", "-o", str(out)).exit_code == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    bad = run("plot", "sweep", "resnet18", "--batch", "1,2", "--x", "alpha", "-o", str(tmp_path / "s.png"))
+    assert bad.exit_code == 2 and "'alpha' is not swept" in bad.output
