@@ -119,7 +119,8 @@ def command(spec, device, batches, dtype, warmup, repeat, min_time, max_time, th
     if per_layer:
         from archcalc.cli.per_layer import run_per_layer
 
-        run_per_layer(graph, device, batches[0], dtype, repeat, threads, roofline_device, fmt, output, force)
+        run_per_layer(graph, device, batches[0], dtype, repeat, threads[0] if threads else None, roofline_device, fmt,
+                      output, force)
         return
     kwargs = dict(device=device, batches=batches, dtype=dtype, warmup=warmup, repeat=repeat, min_time=min_time,
                   max_time=max_time, threads=threads, channels_last=channels_last, compile=compile_, flops=not no_flops,
