@@ -97,12 +97,16 @@ before timing; threads beyond the idle cores are reported with a suggestion.""",
               help="Replace the spec's input shape, e.g. 3x160x160.")
 @click.option("--set", "overrides", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
               help="Override a spec variable (repeatable), e.g. --set alpha=0.5.")
+@click.option("--per-layer", is_flag=True,
+              help="Time each node alone and print it beside its roofline prediction (first batch size).")
+@click.option("--roofline-device", metavar="NAME",
+              help="Device of the prediction for --per-layer (default: cpu, as calibrated, on the CPU).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json is the archcalc.profile/2 dict with every measurement.")
 @width_option
 @output_options
 def command(spec, device, batches, dtype, warmup, repeat, min_time, max_time, threads, channels_last, compile_,
-            allow_large, no_flops, input_shape, overrides, fmt, width, output, force):
+            allow_large, no_flops, input_shape, overrides, per_layer, roofline_device, fmt, width, output, force):
     """Build SPEC as a torch module, check it against the analysis, and time it."""
     import archcalc
     from archcalc.profile import profile
@@ -113,6 +117,12 @@ def command(spec, device, batches, dtype, warmup, repeat, min_time, max_time, th
     device = _device(device)
     if max_time < min_time:
         raise click.BadParameter(f"--max-time {max_time} is below --min-time {min_time}", param_hint="'--max-time'")
+    if per_layer:
+        from archcalc.cli.per_layer import run_per_layer
+
+        run_per_layer(graph, device, batches[0], dtype, repeat, threads[0] if threads else None, roofline_device, fmt,
+                      output, force)
+        return
     kwargs = dict(device=device, batches=batches, dtype=dtype, warmup=warmup, repeat=repeat, min_time=min_time,
                   max_time=max_time, threads=threads, channels_last=channels_last, compile=compile_, flops=not no_flops,
                   allow_large=allow_large)

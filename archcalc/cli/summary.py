@@ -7,12 +7,12 @@ import click
 from archcalc.cli.memory import apply_freeze, freeze_options
 from archcalc.cli.options import (analysis_options, complete_spec, emit, output_options, output_width, plain_output,
                                   show, width_option)
-from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS, HIDE_ORDER
+from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS, HIDE_ORDER, TRAFFIC_COLUMNS, TRAINING_COLUMNS
 
 
 def parse_columns(ctx, param, value):
     if value is None:
-        return DEFAULT_COLUMNS
+        return None
     columns = tuple(c.strip() for c in value.split(",") if c.strip())
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown or not columns:
@@ -31,6 +31,8 @@ Examples:
   archcalc summary vgg16 --columns name,shape,params,macs --format csv
   archcalc summary resnet50 --freeze-until layer3 --depth 1
   archcalc summary resnet152 --full-names --width 120
+  archcalc summary resnet18 --training --freeze-until layer2 --depth 1
+  archcalc summary mobilenet-v2 --traffic --dtype float16 --depth 1
 \b
 A table wider than its width (--width, else $COLUMNS, else the terminal, else 80)
 hides columns, and says so under it, in this order: """ + ", ".join(HIDE_ORDER) + """.
@@ -46,11 +48,15 @@ Long names are shortened in the middle (…).""",
               help="Show N levels of nesting; deeper blocks become one summed row (1 = top level only).")
 @click.option("--full-names", is_flag=True,
               help="Show every row's full dotted path (layer3.4.conv2) instead of its last part under its block.")
+@click.option("--training", is_flag=True,
+              help="Columns of one training step: forward MACs, backward to the inputs and to the weights.")
+@click.option("--traffic", is_flag=True,
+              help="Columns of memory traffic: bytes read (inputs, weights), written, and MACs per byte.")
 @freeze_options
 @width_option
 @output_options
-def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, full_names, freeze_until, train_last,
-            width, output, force):
+def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, full_names, training, traffic,
+            freeze_until, train_last, width, output, force):
     """Per-layer shapes, parameters, MACs, activation memory and receptive fields of SPEC.
 
     Warnings about the spec (see `archcalc check`) follow on standard error.
@@ -58,6 +64,9 @@ def command(spec, input_shape, batch, dtype, overrides, fmt, columns, depth, ful
     import archcalc
     from archcalc.lint import lint
 
+    if columns is None:
+        chosen = [*(TRAINING_COLUMNS if training else ()), *(TRAFFIC_COLUMNS if traffic else ())]
+        columns = tuple(dict.fromkeys(chosen)) or DEFAULT_COLUMNS
     graph = archcalc.load(spec, overrides=overrides, input_shape=input_shape)
     apply_freeze(graph, freeze_until, train_last)
     analysis = archcalc.analyze(graph, batch=batch, dtype=dtype)

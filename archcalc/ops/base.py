@@ -185,6 +185,25 @@ class Op:
             return []
         return [saved_input(node, i) for i in range(len(node.inputs))]
 
+    def backward_macs(self, node, needs_input_grad: Sequence[bool], trainable: bool) -> tuple[int, int]:
+        """Multiply-accumulates of the backward pass per sample: (to the inputs, to the weights).
+
+        This default suits kinds whose MACs multiply an input by a weight (conv,
+        linear): the input gradient multiplies the output gradient by the same
+        weights, and the weight gradient multiplies it by the same inputs, so each
+        costs what the forward pass did. No input gradient is computed where no input
+        needs one (the first layer, a frozen prefix) and no weight gradient for frozen
+        weights, as autograd does; estimators that take backward = 2 x forward miss both.
+        """
+        forward = self.macs(node)
+        to_inputs = forward if any(needs_input_grad) else 0
+        to_weights = forward if trainable and self.params(node)[0] else 0
+        return to_inputs, to_weights
+
+    def moves_memory(self, node) -> bool:
+        """Whether running the node reads its inputs and writes its output (views move nothing)."""
+        return not self.is_view
+
     # --- torch ----------------------------------------------------------
     def torch_module(self, node):
         """A ``torch.nn.Module`` computing this node; torch is imported lazily."""

@@ -6,7 +6,7 @@ from rich.console import Group
 from rich.text import Text
 
 from archcalc.memory import Event, MemoryEstimate, Size
-from archcalc.report.text import layout
+from archcalc.report.text import layout, training_line
 from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
@@ -119,6 +119,7 @@ def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers:
         f"Params        {e.params:,} ({format_count(e.params)}): trainable {e.trainable_params:,} · "
         f"frozen {e.frozen_params:,}" + (f" · first trainable {e.first_trainable}" if e.first_trainable else "")
     ))
+    lines.append(Text(training_line(e.macs)))
     lines.append(Text(""))
     lines.append(parts_table(e, width))
     if budget is not None:

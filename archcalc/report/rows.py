@@ -32,6 +32,20 @@ class Row:
     training_only: bool
     trainable: bool
     layers: int = 1
+    backward_input_macs: int = 0
+    backward_weight_macs: int = 0
+    input_bytes: int = 0
+    weight_bytes: int = 0
+    output_bytes: int = 0
+
+    @property
+    def training_macs(self) -> int:
+        return self.macs + self.backward_input_macs + self.backward_weight_macs
+
+    @property
+    def macs_per_byte(self) -> float:
+        moved = self.input_bytes + self.weight_bytes + self.output_bytes
+        return self.macs / moved if moved else 0.0
 
 
 COLUMNS = {
@@ -51,15 +65,36 @@ COLUMNS = {
     "rf": ("RF", lambda r: _pair(r.receptive_field, "x"), lambda r: _pair(r.receptive_field), True),
     "jump": ("Jump", lambda r: _pair(r.jump, "x"), lambda r: _pair(r.jump), True),
     "block": ("Block", lambda r: r.block or "", lambda r: r.block or "", False),
+    "backward_input_macs": ("Bwd input", lambda r: r.backward_input_macs, lambda r: _count(r.backward_input_macs), True),
+    "backward_weight_macs": ("Bwd weights", lambda r: r.backward_weight_macs, lambda r: _count(r.backward_weight_macs), True),
+    "training_macs": ("Train MACs", lambda r: r.training_macs, lambda r: _count(r.training_macs), True),
+    "input_bytes": ("Read in", lambda r: r.input_bytes, lambda r: _bytes(r.input_bytes), True),
+    "weight_bytes": ("Read W", lambda r: r.weight_bytes, lambda r: _bytes(r.weight_bytes), True),
+    "output_bytes": ("Written", lambda r: r.output_bytes, lambda r: _bytes(r.output_bytes), True),
+    "macs_per_byte": ("MACs/B", lambda r: round(r.macs_per_byte, 4), lambda r: f"{r.macs_per_byte:.1f}" if r.macs else "-", True),
 }
 DEFAULT_COLUMNS = ("name", "kind", "shape", "activations", "memory", "params", "macs", "rf")
+# `summary --training`: what one training step multiplies, by where the backward pass sends it.
+TRAINING_COLUMNS = ("name", "kind", "shape", "params", "macs", "backward_input_macs", "backward_weight_macs",
+                    "training_macs")
+# `summary --traffic`: the bytes each node moves on its own, and its arithmetic intensity.
+TRAFFIC_COLUMNS = ("name", "kind", "shape", "macs", "input_bytes", "weight_bytes", "output_bytes", "macs_per_byte")
+
+
+def _count(value: int) -> str:
+    return format_count(value) if value else "-"
+
+
+def _bytes(value: int) -> str:
+    return format_bytes(value) if value else "-"
 # Columns whose exact values are bytes: machine formats name them <key>_bytes.
 BYTE_COLUMNS = {"memory"}
 # The order in which a table too wide for its width hides columns (docs/decisions.md):
 # the optional detail first, then what another column says again (Values beside
 # Memory, Kind beside the name), the layer name never.
-HIDE_ORDER = ("block", "jump", "other_ops", "biases", "weights", "trainable", "activations", "kind", "rf",
-              "memory", "shape", "macs", "params")
+HIDE_ORDER = ("block", "jump", "other_ops", "biases", "weights", "trainable", "activations", "kind",
+              "macs_per_byte", "input_bytes", "weight_bytes", "output_bytes",
+              "backward_input_macs", "backward_weight_macs", "training_macs", "rf", "memory", "shape", "macs", "params")
 assert set(HIDE_ORDER) == set(COLUMNS) - {"name"}
 
 
@@ -84,7 +119,9 @@ def _row(m: LayerMetrics) -> Row:
         name=m.name, depth=_depth(m.block), kind=m.kind, block=m.block, output_shape=m.output_shape,
         activations=m.activations, activation_bytes=m.activation_bytes, params=m.params, weights=m.weights,
         biases=m.biases, macs=m.macs, other_ops=m.other_ops, receptive_field=m.receptive_field, jump=m.jump,
-        training_only=m.training_only, trainable=m.trainable,
+        training_only=m.training_only, trainable=m.trainable, backward_input_macs=m.backward_input_macs,
+        backward_weight_macs=m.backward_weight_macs, input_bytes=m.input_bytes, weight_bytes=m.weight_bytes,
+        output_bytes=m.output_bytes,
     )
 
 
@@ -92,7 +129,8 @@ def _fold(block: Row, row: Row) -> None:
     block.layers += 1
     block.output_shape, block.jump = row.output_shape, row.jump
     block.receptive_field = max(block.receptive_field, row.receptive_field, key=max)
-    for attr in ("activations", "activation_bytes", "params", "weights", "biases", "macs", "other_ops"):
+    for attr in ("activations", "activation_bytes", "params", "weights", "biases", "macs", "other_ops",
+                 "backward_input_macs", "backward_weight_macs", "input_bytes", "weight_bytes", "output_bytes"):
         setattr(block, attr, getattr(block, attr) + getattr(row, attr))
     block.training_only = block.training_only and row.training_only
     block.trainable = block.trainable or row.trainable

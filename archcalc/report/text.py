@@ -161,12 +161,25 @@ def totals_lines(analysis: Analysis) -> list[str]:
         )
     lines += [
         f"MACs          {format_count(t['macs'], 2)} ({t['macs']:,})  ·  FLOPs (2 × MACs) {format_count(t['flops'], 2)}",
+        training_line(t),
+        f"Traffic       {format_bytes(t['bytes_moved'])} moved = {format_bytes(t['input_bytes'])} inputs + "
+        f"{format_bytes(t['weight_bytes'])} weights read + {format_bytes(t['output_bytes'])} written "
+        f"(each layer alone, no reuse)  ·  {t['macs_per_byte']:.1f} MACs/byte",
         f"Activations   {t['activations']:,} values = {format_bytes(t['activation_bytes'])} "
         f"(sum over nodes, input included)  ·  peak live {format_bytes(t['peak_activation_bytes'])}",
         f"Param memory  {format_bytes(t['param_bytes'])} ({analysis.dtype})",
         f"Receptive field  {t['receptive_field'][0]}×{t['receptive_field'][1]} (largest of any spatial node)",
     ]
     return lines
+
+
+def training_line(t) -> str:
+    """The MACs of one training step, by where the backward pass sends them (summary and memory)."""
+    forward = t["step_forward_macs"]
+    ratio = f"  ({t['training_macs'] / forward:.2f} × forward)" if forward else ""
+    return (f"Training step {format_count(t['training_macs'], 2)} MACs = forward {format_count(forward, 2)} + "
+            f"backward to inputs {format_count(t['backward_input_macs'], 2)} + to weights "
+            f"{format_count(t['backward_weight_macs'], 2)}{ratio}")
 
 
 def _heading(analysis: Analysis) -> str:

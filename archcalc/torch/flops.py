@@ -126,6 +126,62 @@ def flop_counter_counts(module, inputs: tuple) -> dict[str, int]:
     return counts
 
 
+def _grouped_conv_backward_flop(grad_out_shape, x_shape, w_shape, _bias, _stride, _padding, _dilation, transposed,
+                                _output_padding, groups, output_mask, out_shape=None, **kwargs) -> int:
+    """torch's convolution_backward formula with the weight gradient divided by ``groups``.
+
+    The stock formula counts the weight gradient of a grouped convolution as if every
+    input channel met every output channel: ``groups`` times the true products (a
+    depthwise 3x3 over 32 channels: 32x). pytorch/pytorch#183405 makes this very change.
+    """
+    from torch.utils.flop_counter import conv_flop_count
+
+    def t(shape):
+        return [shape[1], shape[0], *shape[2:]]
+
+    flops = 0
+    if output_mask[0]:
+        flops += conv_flop_count(grad_out_shape, w_shape, out_shape[0], not transposed)
+    if output_mask[1]:
+        first, second = (grad_out_shape, x_shape) if transposed else (x_shape, grad_out_shape)
+        flops += conv_flop_count(t(first), t(second), t(out_shape[1]), transposed=False) // groups
+    return flops
+
+
+def training_flop_counts(module, inputs: tuple) -> dict[str, dict[str, int]]:
+    """FLOPs of one forward and backward pass of ``module``, per submodule ("" is the root) and
+    operator, from ``torch.utils.flop_counter`` with grouped weight gradients counted correctly.
+
+    The module runs in training mode, as a training step does; the loss is the sum of
+    every output, so each output (auxiliary heads too) sends a gradient back; parameters
+    with ``requires_grad=False`` (frozen nodes) get none.
+    """
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False, custom_mapping={
+        torch.ops.aten.convolution_backward: _grouped_conv_backward_flop,
+    })
+    was_training = module.training
+    module.train()
+    try:
+        with counter:
+            outputs = module(*inputs)
+            outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+            sum(out.sum() for out in outputs).backward()
+    finally:
+        module.train(was_training)
+    root = type(module).__name__
+    counts: dict[str, dict[str, int]] = {}
+    for scope, ops in counter.get_flop_counts().items():
+        # "Global", not the root module's scope: backward operators that run after the root's
+        # backward hook has fired (an auxiliary head's) are filed outside it.
+        name = "" if scope == "Global" else scope[len(root) + 1:] if scope.startswith(root + ".") else None
+        if name is not None:
+            counts[name] = {str(op).rpartition(".")[2]: int(n) for op, n in ops.items()}
+    return counts
+
+
 @dataclass
 class NodeFlops:
     """One node: the analytic MACs beside each counter's figure for its submodule."""
