@@ -30,4 +30,4 @@ def run_per_layer(graph, device: str, batch: int, dtype: str, repeat: int, threa
         return
     from archcalc.report.per_layer import per_layer_renderable
 
-    show(per_layer_renderable(result, target.title), output, force)
+    show(lambda _width: per_layer_renderable(result, target.title), output, force)

@@ -36,7 +36,7 @@ def command(spec, input_shape, batch, dtype, overrides, device, list_devices, fm
 
         found = calibrated()
         missing = None if found else f"cpu: this machine, once `archcalc calibrate` has stored it in {config_path()}"
-        show(devices_renderable([*TABLE.values(), *([found] if found else [])], missing), output, force)
+        show(lambda _width: devices_renderable([*TABLE.values(), *([found] if found else [])], missing), output, force)
         return
     if spec is None:
         raise click.UsageError("give a SPEC, or --list for the devices")
@@ -54,4 +54,4 @@ def command(spec, input_shape, batch, dtype, overrides, device, list_devices, fm
         return
     from archcalc.report.roofline import roofline_renderable
 
-    show(roofline_renderable(result), output, force)
+    show(lambda _width: roofline_renderable(result), output, force)

@@ -116,7 +116,7 @@ def command(spec, batches, inputs, dtypes, sets, device, optimizer, fmt, output,
 
     result = sweep_of(spec, batches, inputs, dtypes, sets, device, optimizer)
     if fmt == "table":
-        show(report.sweep_renderable(result), output, force)
+        show(lambda _width: report.sweep_renderable(result), output, force)
         return
     render = {"csv": report.sweep_csv, "markdown": report.sweep_markdown, "json": report.sweep_json}[fmt]
     emit(render(result), output, force)
