@@ -96,3 +96,14 @@ def test_a_piped_summary_does_not_import_rich_console():
     assert done.stderr.split()[-2:] == ["False", "False"]
     lines = done.stdout.splitlines()
     assert max(map(len, lines)) <= 80 and not any(line.endswith(" ") for line in lines), "fitted to 80 columns"
+
+
+def test_a_totals_line_without_separators_wraps_under_its_figures():
+    from archcalc.report.text import TOTALS_INDENT, wrap_totals
+
+    line = "Traffic".ljust(TOTALS_INDENT) + "887.9 MiB moved = 354.4 MiB inputs + 230.2 MiB weights read + 303.3 MiB written"
+    wrapped = wrap_totals([line], 60)
+    assert wrapped[0].startswith("Traffic       887.9 MiB")
+    assert len(wrapped) == 2 and all(len(w) <= 60 for w in wrapped)
+    assert wrapped[1].startswith(" " * TOTALS_INDENT) and not wrapped[1][TOTALS_INDENT].isspace()
+    assert [word for w in wrapped for word in w.split()] == line.split()

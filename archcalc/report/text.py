@@ -219,7 +219,8 @@ def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequenc
 
 def wrap_totals(lines: Sequence[str], width: int) -> list[str]:
     """Totals lines too long for ``width`` broken at their ' · ' separators, each
-    continuation under the figures (a label never ends a line without its figure)."""
+    continuation under the figures (a label never ends a line without its figure);
+    a piece still too long is broken between words, its continuation indented too."""
     wrapped = []
     for line in lines:
         if len(line) <= width:
@@ -231,10 +232,26 @@ def wrap_totals(lines: Sequence[str], width: int) -> list[str]:
             if len(current) + 3 + len(piece) <= width:
                 current += " · " + piece
             else:
-                wrapped.append(current)
+                wrapped += _hanging(current, width)
                 current = " " * TOTALS_INDENT + piece
-        wrapped.append(current)
+        wrapped += _hanging(current, width)
     return wrapped
+
+
+def _hanging(line: str, width: int) -> list[str]:
+    """One totals line broken between words to fit ``width``, continuations under the figures."""
+    if len(line) <= width:
+        return [line]
+    first, *words = line[TOTALS_INDENT:].split(" ")
+    lines, current = [], line[:TOTALS_INDENT] + first
+    for word in words:
+        if len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = " " * TOTALS_INDENT + word
+        else:
+            current += " " + word
+    lines.append(current)
+    return lines
 
 
 def summary_plain(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int,
