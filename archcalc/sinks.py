@@ -54,19 +54,19 @@ def one_line(text: str) -> str:
 
 # --- terminal and logs ------------------------------------------------------------------------
 
+_WORKFLOW_COMMAND = re.compile(r"(?:^|(?<=\s))::")
+
+
 def terminal(text: str) -> str:
     """One line for a terminal or a CI log, printed as it is (click.echo, rich ``Text``).
 
     Line breaks and anything else that would act on the terminal are shown as Python
-    escapes, and a line that GitHub's runner would read as a workflow command
-    (``::warning::``, after leading spaces) starts with an escaped colon instead. Output
-    of several lines is made of lines that each passed through here.
+    escapes, and a ``::`` that GitHub's runner would read as a workflow command
+    (``::warning::``) starts with an escaped colon instead: at the start and after every
+    space, since a terminal or rich may wrap the line there. Output of several lines is
+    made of lines that each passed through here.
     """
-    line = visible(text)
-    rest = line.lstrip()
-    if rest.startswith("::"):
-        line = line[:len(line) - len(rest)] + "\\x3a" + rest[1:]
-    return line
+    return _WORKFLOW_COMMAND.sub(r"\\x3a:", visible(text))
 
 
 def markup(text: str) -> str:
