@@ -292,7 +292,8 @@ def test_text_outputs_obey_their_sink(key, run, tmp_path, tiny):
         nodes, edges = len(graph.nodes), sum(len(n.inputs) for n in graph.nodes)
         for args in (["summary", spec], ["memory", spec], ["compare", spec, tiny], ["compare", tiny, spec],
                      ["compare", spec, tiny, "--by-block"], ["summary", spec, "--depth", "1"],
-                     ["memory", spec, "--layers"]):
+                     ["memory", spec, "--layers"], ["roofline", spec, "--device", "a100"],
+                     ["sweep", spec, "--batch", "1,2", "--device", "a100"]):
             result = run(*args)
             assert_exit(result, (0,))
             assert_terminal(result.output)
@@ -305,6 +306,7 @@ def test_text_outputs_obey_their_sink(key, run, tmp_path, tiny):
                      ["memory", spec, "--format", "json"]):
             assert graph.title in json_strings(json.loads(run(*args).stdout))  # JSON keeps text exactly
         assert_csv(run("summary", spec, "--format", "csv").stdout)
+        assert_csv(run("sweep", spec, "--batch", "1,2", "--device", "a100", "--format", "csv").stdout)
         assert_markdown(run("summary", spec, "--format", "markdown").stdout, 8)
         assert_markdown(run("compare", spec, tiny, "--format", "markdown").stdout, 3)
         assert_markdown(run("compare", spec, tiny, "--format", "markdown", "--by-block").stdout, 3)

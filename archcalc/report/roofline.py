@@ -8,6 +8,7 @@ from rich.text import Text
 from archcalc.devices import Device
 from archcalc.report.text import layout
 from archcalc.roofline import Roofline
+from archcalc.sinks import terminal
 from archcalc.units import format_bytes, format_count
 
 
@@ -36,7 +37,7 @@ def roofline_renderable(result: Roofline):
     ]
     ridge = d.ridge(a.dtype)
     return Group(
-        Text(f"{a.graph.title or a.graph.name}  ·  input {'×'.join(map(str, a.graph.input.shape))}  ·  batch {a.batch}"
+        Text(f"{terminal(a.graph.title or a.graph.name)}  ·  input {'×'.join(map(str, a.graph.input.shape))}  ·  batch {a.batch}"
              f"  ·  {a.dtype}  ·  {d.title}", style="bold"),
         Text(""),
         layout(["Layer", "Kind", "FLOPs", "Bytes", "FLOP/B", "Bound", "Time", "Share"], cells,

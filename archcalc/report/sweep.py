@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from rich.console import Group
 from rich.text import Text
 
-from archcalc.report.formats import markdown_table, to_json
+from archcalc.report.formats import csv_text, markdown_table, to_json
 from archcalc.report.text import layout
+from archcalc.sinks import terminal
 from archcalc.sweep import Point, Sweep
 from archcalc.units import format_bytes, format_count
 
@@ -53,11 +51,7 @@ def _cells(sweep: Sweep, human: bool) -> tuple[list[str], list[list]]:
 
 def sweep_csv(sweep: Sweep) -> str:
     headers, rows = _cells(sweep, human=False)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*FIXED, *headers[len(FIXED):-len(FIGURES)], *FIGURES])
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text([*FIXED, *headers[len(FIXED):-len(FIGURES)], *FIGURES], rows)
 
 
 def sweep_markdown(sweep: Sweep) -> str:
@@ -73,7 +67,7 @@ def sweep_renderable(sweep: Sweep):
     headers, rows = _cells(sweep, human=True)
     d = sweep.device
     return Group(
-        Text(f"{sweep.spec}  ·  {len(rows)} points  ·  latency predicted for {d.title} ({d.name})", style="bold"),
+        Text(f"{terminal(sweep.spec)}  ·  {len(rows)} points  ·  latency predicted for {d.title} ({d.name})", style="bold"),
         Text(""),
         layout(headers, rows, [i != 2 for i in range(len(headers))], [None] * len(rows)),
         Text(""),
