@@ -174,6 +174,12 @@ def compare_timers(fn, x, args) -> dict:
     }
 
 
+def built(name: str, device, batches: list[int]):
+    """A built-in spec's graph and its inference module, built for the largest batch timed."""
+    graph = archcalc.load(name)
+    return graph, inference_module(build_module(graph, device=device, batch=max(batches)), graph)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timer-specs", nargs="*", default=["lenet5", "resnet18", "googlenet", "vgg16"])
@@ -200,8 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'spec':<14} {'batch':>5} {'archcalc ms':>12} {'Timer ms':>10} {'ratio':>7} {'range':>13} "
               f"{'stable rounds':>14} {'ratio (stable)':>15} {'load':>5}")
         for name in args.timer_specs:
-            graph = archcalc.load(name)
-            module = inference_module(build_module(graph, device=device, batch=max(args.batches)), graph)
+            graph, module = built(name, device, args.batches)
             for batch in args.batches:
                 x = input_tensor(graph, batch, device, "float32")
                 r = compare_timers(module, x, args)
@@ -218,8 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'spec':<14} {'batch':>5} {'archcalc ms':>12} {'reference ms':>13} {'ratio':>7} {'range':>13} "
               f"{'outputs':>8} {'load':>5}")
         for name in args.module_specs:
-            graph = archcalc.load(name)
-            module = inference_module(build_module(graph, device=device, batch=max(args.batches)), graph)
+            graph, module = built(name, device, args.batches)
             reference = same_weights(REFERENCES[name](), module).to(device)
             for batch in args.batches:
                 x = input_tensor(graph, batch, device, "float32")
