@@ -136,3 +136,10 @@ def test_kinds_are_an_enum_and_fields_carry_their_bounds():
     assert scalar == mapping["properties"]["out"]
     dropout = next(i for i in items if i.get("required") == ["dropout"])["properties"]["dropout"]
     assert dropout["anyOf"][0]["properties"]["p"]["anyOf"][0] == {"type": "number", "minimum": 0, "maximum": 1}
+
+
+def test_every_meta_key_has_a_schema():
+    from archcalc.spec.language import META_KEYS
+    from archcalc.spec.schema import _META
+
+    assert set(_META) == set(META_KEYS)

@@ -138,3 +138,9 @@ def test_fit_shortens_a_name_in_the_middle_and_hides_columns_in_order():
     assert fitted.lines[2] == "layer3…shortcut1.conv  123,456"
     assert fitted.shortened == 1 and fitted.full_width == 37
     assert shorten_middle("    layer1.0.shortcut1", 15) == "    lay…ortcut1"
+
+
+def test_every_column_but_the_name_has_its_place_in_the_hide_order():
+    from archcalc.report.rows import COLUMNS, HIDE_ORDER
+
+    assert sorted(HIDE_ORDER) == sorted(set(COLUMNS) - {"name"})
