@@ -62,8 +62,12 @@ def command(paths, max_params, max_macs, max_activation_memory, overrides, fmt, 
     files = spec_files(paths)
     if not files:
         raise click.UsageError("no spec files (*.yaml, *.yml) found in " + ", ".join(map(str, paths)))
-    skipped = [f for f in files if only_specs and not is_spec(f)]
-    files = [f for f in files if f not in skipped]
+    skipped = []
+    if only_specs:
+        kept = []
+        for f in files:
+            (kept if is_spec(f) else skipped).append(f)
+        files = kept
     budgets = {
         k: v
         for k, v in (("params", max_params), ("macs", max_macs), ("activation_memory", max_activation_memory))
