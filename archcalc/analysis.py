@@ -12,8 +12,11 @@ from typing import Any
 from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import numel
+from archcalc.training import is_trainable, requires_grad, training_nodes
 
 SCHEMA = "archcalc.summary/1"
+# The totals of one training step (step_totals), shared with archcalc.memory/1.
+STEP_MACS = ("step_forward_macs", "backward_input_macs", "backward_weight_macs", "training_macs")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 
 
@@ -38,10 +41,31 @@ class LayerMetrics:
     global_context: bool
     trainable: bool
     training_only: bool
+    # One training step (see analyze_graph): the backward pass's MACs, by where they flow.
+    backward_input_macs: int = 0
+    backward_weight_macs: int = 0
+    # Memory traffic of the node alone (docs/performance.md): no reuse across layers.
+    input_bytes: int = 0
+    weight_bytes: int = 0
+    output_bytes: int = 0
 
     @property
     def params(self) -> int:
         return self.weights + self.biases
+
+    @property
+    def training_macs(self) -> int:
+        """Forward + backward to the inputs + backward to the weights."""
+        return self.macs + self.backward_input_macs + self.backward_weight_macs
+
+    @property
+    def bytes_moved(self) -> int:
+        return self.input_bytes + self.weight_bytes + self.output_bytes
+
+    @property
+    def macs_per_byte(self) -> float:
+        """Arithmetic intensity: MACs per byte moved (0 when nothing moves)."""
+        return self.macs / self.bytes_moved if self.bytes_moved else 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +88,14 @@ class LayerMetrics:
             "jump": self.jump,
             "rf_padding": self.rf_padding,
             "global_context": self.global_context,
+            "backward_input_macs": self.backward_input_macs,
+            "backward_weight_macs": self.backward_weight_macs,
+            "training_macs": self.training_macs,
+            "input_bytes": self.input_bytes,
+            "weight_bytes": self.weight_bytes,
+            "output_bytes": self.output_bytes,
+            "bytes_moved": self.bytes_moved,
+            "macs_per_byte": round(self.macs_per_byte, 4),
         }
 
 
@@ -281,14 +313,21 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
     width = DTYPE_BYTES[dtype]
     aux = graph.training_only()
     fields = receptive_fields(graph)
+    grad = requires_grad(graph)
+    stepped = {n.index for n in training_nodes(graph)}
     rows: list[LayerMetrics] = []
     sizes: dict[int, int] = {}
     for node, rf in zip(graph.nodes, fields):
         op = node.op
         weights, biases = op.params(node)
+        buffers = op.buffers(node)
         elements = numel(node.shape) * batch
         sizes[node.index] = elements * width
         allocated = 0 if op.aliases_input(node) else elements
+        backward = (0, 0)
+        if node.index in stepped:
+            backward = op.backward_macs(node, [grad[src.index] for src in node.inputs], is_trainable(node))
+        moves = op.moves_memory(node)
         rows.append(
             LayerMetrics(
                 name=node.name,
@@ -298,7 +337,7 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
                 output_shape=list(node.shape),
                 weights=weights,
                 biases=biases,
-                buffers=op.buffers(node),
+                buffers=buffers,
                 macs=op.macs(node) * batch,
                 other_ops=op.other_ops(node) * batch,
                 activations=allocated,
@@ -309,6 +348,11 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
                 global_context=rf.context is not None,
                 trainable=not node.frozen,
                 training_only=node.index in aux,
+                backward_input_macs=backward[0] * batch,
+                backward_weight_macs=backward[1] * batch,
+                input_bytes=sum(sizes[src.index] for src in node.inputs) if moves else 0,
+                weight_bytes=(weights + biases + buffers) * width if moves else 0,
+                output_bytes=sizes[node.index] if moves else 0,
             )
         )
     main = [r for r in rows if not r.training_only]
@@ -337,5 +381,33 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         "peak_activation_bytes": peak_live_bytes(graph, inference, sizes),
         "param_bytes": params * width,
         "receptive_field": max(spatial, key=max) if spatial else [1, 1],
+        **step_totals([r for n, r in zip(graph.nodes, rows) if n.index in stepped]),
+        **traffic_totals(main),
     }
     return analysis
+
+
+def step_totals(rows: list[LayerMetrics]) -> dict[str, int]:
+    """The MACs of one training step: every node the step runs, auxiliary heads included."""
+    forward = sum(r.macs for r in rows)
+    to_inputs = sum(r.backward_input_macs for r in rows)
+    to_weights = sum(r.backward_weight_macs for r in rows)
+    return {
+        "step_forward_macs": forward,
+        "backward_input_macs": to_inputs,
+        "backward_weight_macs": to_weights,
+        "training_macs": forward + to_inputs + to_weights,
+    }
+
+
+def traffic_totals(rows: list[LayerMetrics]) -> dict[str, Any]:
+    """Bytes each inference node moves, summed: an upper bound that assumes no cache reuse."""
+    moved = sum(r.bytes_moved for r in rows)
+    macs = sum(r.macs for r in rows)
+    return {
+        "input_bytes": sum(r.input_bytes for r in rows),
+        "weight_bytes": sum(r.weight_bytes for r in rows),
+        "output_bytes": sum(r.output_bytes for r in rows),
+        "bytes_moved": moved,
+        "macs_per_byte": round(macs / moved, 4) if moved else 0.0,
+    }

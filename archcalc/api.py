@@ -17,10 +17,15 @@ def load(
     *,
     overrides: Mapping[str, Any] | None = None,
     input_shape: Sequence[int] | None = None,
+    all_errors: bool = False,
 ) -> Graph:
-    """Build the layer graph of a built-in spec name or a spec file."""
+    """Build the layer graph of a built-in spec name or a spec file.
+
+    The first error stops the build; with ``all_errors`` the errors confined to one
+    layer are collected and raised together as :class:`~archcalc.errors.SpecErrors`.
+    """
     path = resolve_spec(spec)
-    return Builder(load_yaml_file(path), str(path), overrides, input_shape).build()
+    return Builder(load_yaml_file(path), str(path), overrides, input_shape, all_errors).build()
 
 
 def load_text(
@@ -29,9 +34,10 @@ def load_text(
     *,
     overrides: Mapping[str, Any] | None = None,
     input_shape: Sequence[int] | None = None,
+    all_errors: bool = False,
 ) -> Graph:
     """Build the layer graph of spec text (errors are located in ``name``)."""
-    return Builder(load_yaml(text, name), name, overrides, input_shape).build()
+    return Builder(load_yaml(text, name), name, overrides, input_shape, all_errors).build()
 
 
 def analyze(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from archcalc.errors import Location, SpecError
+from archcalc.errors import Location, SpecError, SpecErrors, SpecWarning
 from archcalc.limits import LIMITS
 from archcalc.expect import ExpectResult, check_expectations
 from archcalc.units import format_bytes, format_count
@@ -34,13 +34,24 @@ class Finding:
 
 @dataclass
 class FileReport:
+    """What checking one file found. ``errors`` are the spec's errors (all of those confined
+    to one layer, see :class:`~archcalc.errors.SpecErrors`) and the warnings whose code
+    fails a check (``unconsumed``); with ``strict`` every warning fails it too."""
+
     path: str
     findings: list[Finding] = field(default_factory=list)
-    error: SpecError | None = None
+    errors: list[SpecError] = field(default_factory=list)
+    warnings: list[SpecWarning] = field(default_factory=list)
+    strict: bool = False
+    built: bool = True  # False when the spec has errors that stopped its analysis
+
+    @property
+    def error(self) -> SpecError | None:
+        return self.errors[0] if self.errors else None
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(f.passed for f in self.findings)
+        return not self.errors and all(f.passed for f in self.findings) and not (self.strict and self.warnings)
 
 
 def spec_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -72,20 +83,28 @@ def is_spec(path: Path) -> bool:
         return _LAYERS_KEY.search(file.read(LIMITS.max_file_bytes)) is not None
 
 
-def check_file(path: Path | str, budgets: Mapping[str, float], overrides: Mapping[str, Any] | None = None) -> FileReport:
+def check_file(path: Path | str, budgets: Mapping[str, float], overrides: Mapping[str, Any] | None = None,
+               strict: bool = False) -> FileReport:
     import archcalc
     from archcalc.analysis import analyze_graph
+    from archcalc.lint import CODES, lint
 
-    report = FileReport(str(path))
+    report = FileReport(str(path), strict=strict)
     try:
-        graph = archcalc.load(path, overrides=overrides)
+        graph = archcalc.load(path, overrides=overrides, all_errors=True)
         results: list[ExpectResult] = check_expectations(
             graph, loader=lambda extra: archcalc.load(path, overrides={**(overrides or {}), **extra})
         )
         analysis = analyze_graph(graph)
     except SpecError as error:
-        report.error = error
+        report.errors = error.errors if isinstance(error, SpecErrors) else [error]
+        report.built = False
         return report
+    for warning in lint(graph):
+        if CODES[warning.code].error_in_check:
+            report.errors.append(warning.as_error())
+        else:
+            report.warnings.append(warning)
     for r in results:
         e = r.expectation
         report.findings.append(
@@ -108,6 +127,8 @@ def report_to_dict(report: FileReport) -> dict:
         "path": report.path,
         "passed": report.passed,
         "error": report.error.to_dict() if report.error else None,
+        "errors": [e.to_dict() for e in report.errors],
+        "warnings": [w.to_dict() for w in report.warnings],
         "checks": [
             {
                 "metric": f.metric,

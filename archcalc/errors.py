@@ -61,8 +61,11 @@ class SpecError(Exception):
     """A problem in a spec or in the options applied to it.
 
     ``notes`` are extra located lines, innermost first, such as the block call
-    that led to an error inside a block's body.
+    that led to an error inside a block's body. ``code`` names a check that a
+    spec may silence (``ignore: [CODE]``); errors of the language itself have none.
     """
+
+    severity = "error"
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class SpecError(Exception):
         node: str | None = None,
         hint: str | None = None,
         notes: list[str] | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -78,6 +82,7 @@ class SpecError(Exception):
         self.node = node
         self.hint = hint
         self.notes: list[str] = list(notes or [])
+        self.code = code
 
     @property
     def file(self) -> str | None:
@@ -93,25 +98,36 @@ class SpecError(Exception):
 
     def headline(self) -> str:
         where = f"{self.location}: " if self.location else ""
+        label = f"{self.severity}[{self.code}]" if self.code else self.severity
+        return f"{where}{label}: {self.text()}"
+
+    def text(self) -> str:
+        """The message, naming the node when it does not: the headline without location and label."""
         node = f"in '{self.node}': " if self.node and f"'{self.node}'" not in self.message else ""
-        return f"{where}error: {node}{self.message}"
+        return f"{node}{self.message}"
 
     def render(self) -> str:
-        """The full message: headline, the source line with a caret, notes and the hint."""
+        """The full message for a terminal or a log: headline, the source line with a caret,
+        notes and the hint, one line each, whatever text from the spec they quote."""
+        from archcalc.sinks import terminal, visible
+
         lines = [self.headline()]
         loc = self.location
         if loc and loc.source_line is not None:
             gutter = f"{loc.line:>5} | "
             source, column = _window(loc.source_line.rstrip("\n").expandtabs(1), loc.column)
-            lines.append(gutter + source)
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (column - 1) + "^")
+            before = visible(source[:column - 1])
+            lines.append(gutter + before + visible(source[column - 1:]))
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * len(before) + "^")
         lines.extend(f"note: {note}" for note in self.notes)
         if self.hint:
             lines.append(f"hint: {self.hint}")
-        return "\n".join(lines)
+        return "\n".join(terminal(line) for line in lines)
 
     def to_dict(self) -> dict:
         return {
+            "severity": self.severity,
+            "code": self.code,
             "message": self.message,
             "file": self.file,
             "line": self.line,
@@ -123,3 +139,34 @@ class SpecError(Exception):
 
     def __str__(self) -> str:
         return self.headline()
+
+
+class SpecErrors(SpecError):
+    """Several independent errors of one spec, found in one run (``archcalc check``).
+
+    It reads as its first error, so a caller that knows one error still works;
+    :meth:`render` shows them all, in the order they were found.
+    """
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, first.location, first.node, first.hint, first.notes, first.code)
+        self.errors = list(errors)
+
+    def render(self) -> str:
+        return "\n".join(error.render() for error in self.errors)
+
+
+class SpecWarning(SpecError):
+    """A located finding that leaves the figures computable: a likely mistake.
+
+    It shares an error's fields and rendering (``warning[CODE]:`` in place of
+    ``error:``) and always has a code, which ``ignore:`` silences. Warnings are
+    returned by :func:`archcalc.lint.lint`, never raised; :meth:`as_error` is the
+    same finding where a command treats it as an error.
+    """
+
+    severity = "warning"
+
+    def as_error(self) -> SpecError:
+        return SpecError(self.message, self.location, self.node, self.hint, self.notes, self.code)

@@ -120,6 +120,9 @@ def parse_expectations(raw, loc: Location, builder) -> list[Expectation]:
         for key, setting in overrides.items():
             if setting is None or isinstance(setting, (LMap, LList)):
                 builder.fail(f"`with` expected a number or expression for '{key}'", overrides.value_loc(key))
+        source = entry.get("source")
+        if isinstance(source, str):
+            builder.check_text(source, entry.value_loc("source"), "`source` of an `expect` figure", free=True)
         result.append(
             Expectation(
                 metric=metric,

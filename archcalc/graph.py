@@ -76,6 +76,13 @@ class Graph:
     reference: dict[str, Any] | None = None
     # Block and construct scope name -> the name of the node that is its output.
     scopes: dict[str, str] = field(default_factory=dict)
+    # For archcalc.lint: what the builder found on its way, the codes the spec silences
+    # (for the file, and per node name), whether it targets tensor cores, the parsed text.
+    warnings: list[Any] = field(default_factory=list, repr=False, compare=False)
+    ignore: frozenset[str] = frozenset()
+    ignored: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+    tensor_cores: bool = False
+    spec: Any = field(default=None, repr=False, compare=False)
 
     @property
     def input(self) -> Node:

@@ -30,6 +30,8 @@ class Limits:
     max_expression_chars: int = 1_000
     max_expression_nodes: int = 200
     max_integer: int = 10**18
+    # Errors `archcalc check` reports from one spec before it stops reading it.
+    max_errors: int = 20
 
 
 LIMITS = Limits()

@@ -31,7 +31,7 @@ from typing import Any
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import Saved, numel
-from archcalc.training import is_trainable, params_of, requires_grad
+from archcalc.training import is_trainable, params_of, requires_grad, training_nodes
 
 SCHEMA = "archcalc.memory/1"
 # Optimizer -> state tensors per trainable value (a step counter per tensor comes on top for Adam).
@@ -164,6 +164,7 @@ class MemoryEstimate:
     layers: list[LayerMemory]
     events: list[Event]
     first_trainable: str | None
+    macs: dict[str, int] = field(default_factory=dict)  # of one step: step_forward_macs, backward_*, training_macs
     extra: dict[str, Any] = field(default_factory=dict)  # head, freeze: set by the caller for reports
 
     @property
@@ -240,6 +241,7 @@ class MemoryEstimate:
                 "buffers": self.buffers,
             },
             "first_trainable": self.first_trainable,
+            "macs": dict(self.macs),
             "activations_are": "saved_for_backward" if self.training else "inference_peak_live",
             "bytes": {**parts, "total": self.total(), "peak": peak.live.at(b)},
             "sizes": {**{name: self.parts[name].to_dict() for name in PART_NAMES},
@@ -274,14 +276,6 @@ def dtype_bytes(token: str, precision: Precision, device: str) -> tuple[int, str
     if token in ("float32", "int32"):
         return 4, token
     raise ValueError(f"unknown saved dtype {token!r}")
-
-
-def training_nodes(graph: Graph) -> list[Node]:
-    """The nodes a training step runs: everything some output (auxiliary heads too) depends on."""
-    needed: set[int] = set()
-    for out in graph.outputs:
-        needed |= graph.ancestors(out)
-    return [n for n in graph.nodes if n.index in needed]
 
 
 def estimate_memory(
@@ -494,8 +488,45 @@ def _forward(sim: "_Step", graph: Graph, nodes: list[Node], storage: dict[int, i
         for src in node.inputs:
             skey = storage[src.index]
             pending[skey] -= 1
-            release(skey)
-        release(key)
+            release_forward(skey)
+        release_forward(key)
+    if not any(rg[n.index] for n in nodes):
+        # Nothing trains: the activations are the forward pass's live tensors at their peak.
+        live = [e.live - held for e in sim.events]
+        parts["activations"] = max(live, key=lambda s: s.at(batch))
+    else:
+        parts["activations"] = saved_total
+        _backward(sim, graph, nodes, rg, storage, node_keys, holders, keep, prec, act)
+        grads = parts["gradients"]
+        temp = Size(trainable * prec.state) if optimizer in ("adam", "adamw") else Size()
+        sim.live = held + grads + temp
+        sim.mark("optimizer", "step")
+
+    return MemoryEstimate(
+        graph=graph,
+        batch=batch,
+        precision=prec,
+        optimizer=optimizer,
+        device=device,
+        params=params,
+        trainable_params=trainable,
+        trainable_tensors=tensors,
+        buffers=buffers,
+        parts=parts,
+        saved=saved,
+        layers=layers,
+        events=sim.events,
+        first_trainable=first_trainable,
+        macs=training_step_macs(graph, batch),
+    )
+
+
+def training_step_macs(graph: Graph, batch: int) -> dict[str, int]:
+    """The step's MACs, from the analysis (each kind's ``backward_macs`` rule)."""
+    from archcalc.analysis import STEP_MACS, analyze_graph
+
+    totals = analyze_graph(graph, batch=batch).totals
+    return {key: totals[key] for key in STEP_MACS}
 
 
 class _Step:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Callable, Iterable
 
 
@@ -15,6 +14,8 @@ def closest(name: str, known: Iterable[str]) -> str | None:
     known = [k for k in known if isinstance(k, str)]
     if not isinstance(name, str) or not name or not known:
         return None
+    import difflib  # only when a name is wrong: not on the way of a correct spec
+
     lower = {k.lower(): k for k in known}
     if name.lower() in lower and lower[name.lower()] != name:
         return lower[name.lower()]

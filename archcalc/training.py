@@ -92,6 +92,14 @@ def requires_grad(graph: Graph) -> list[bool]:
     return flags
 
 
+def training_nodes(graph: Graph) -> list[Node]:
+    """The nodes a training step runs: everything some output (auxiliary heads too) depends on."""
+    needed: set[int] = set()
+    for out in graph.outputs:
+        needed |= graph.ancestors(out)
+    return [n for n in graph.nodes if n.index in needed]
+
+
 @dataclass
 class HeadChange:
     """A layer whose parameters changed when ``num_classes`` was set."""

@@ -1,7 +1,9 @@
 """Shared helpers of the benchmark scripts: run a child process, measure it, describe the machine.
 
-Wall time is measured around the whole child (start-up included); peak memory is the
-child's maximum resident set size from ``os.wait4`` (``ru_maxrss``).
+Wall time is measured around the whole child (start-up included); CPU time is the
+child's user + system time and peak memory its maximum resident set size, both from
+``os.wait4`` (``ru_utime + ru_stime``, ``ru_maxrss``). CPU time is what a busy
+machine disturbs least: time spent waiting for a core is not counted.
 
 One caveat about ``ru_maxrss`` on Linux: ``subprocess`` starts children with ``vfork``,
 and the kernel carries the *parent's* high-water mark into the child at ``exec``. A
@@ -41,6 +43,7 @@ class Run:
     timed_out: bool
     stdout_tail: str = ""  # the last 4 KiB
     stdout_bytes: int = 0
+    cpu_s: float = 0.0  # user + system
 
 
 def run(cmd: list[str], *, timeout: float = 120.0, keep_stdout: bool = True, stdout_limit: int = 1_000_000,
@@ -86,6 +89,7 @@ def run(cmd: list[str], *, timeout: float = 120.0, keep_stdout: bool = True, std
             timed_out=killed.is_set(),
             stdout_tail=tail,
             stdout_bytes=size,
+            cpu_s=usage.ru_utime + usage.ru_stime,
         )
 
 

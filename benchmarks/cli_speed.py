@@ -1,4 +1,10 @@
-"""How much faster and leaner is `archcalc summary vgg16` than torchinfo's summary of VGG-16?
+"""How fast does archcalc start, and how much faster and leaner is it than torchinfo on VGG-16?
+
+Start-up: `archcalc summary vgg16`, `archcalc list` and `archcalc check specs/` against
+the floor of any click + rich + PyYAML tool, ``python -c "import click, rich, yaml"``, in
+CPU time (user + system of the child, which waiting for a core on a busy machine does
+not inflate), paired: the commands run back to back in each round, and each ratio is
+the median over rounds of command / floor of that round. Target: summary within 1.3x.
 
 Both run as whole processes, start-up included, the way a user meets them:
 
@@ -13,7 +19,7 @@ seconds apart under the same load). Peak memory is each child's maximum RSS
 (``os.wait4``). Two reference processes show where torchinfo's time goes: a bare
 interpreter (``python -c pass``) and ``python -c "import torch"``.
 
-Targets: archcalc at least 20x faster and at least 10x less peak memory.
+Targets: archcalc at least 20x faster and at least 10x less peak memory than torchinfo.
 
 It also checks that `archcalc summary` never imports torch, two ways: ``python -X
 importtime`` (no module named torch or torch.* in the import log) and a ``sys.modules``
@@ -22,6 +28,7 @@ parameters (138,357,544).
 
     python benchmarks/cli_speed.py                # 7 rounds
     python benchmarks/cli_speed.py --rounds 11
+    python benchmarks/cli_speed.py --startup-only # only the start-up ratios (no torch needed)
 
 Bytecode: so that both tools start as they would once installed, the children run with
 their bytecode cached in a fresh temporary folder, written by the warm-up
@@ -37,6 +44,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 from _measure import archcalc_command, bytecode_env, header, load, median, mib, own_peak_rss, run
 
@@ -122,10 +130,53 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds after the warm-up (at least 5)")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the `python -c pass` and `import torch` reference processes")
+    parser.add_argument("--startup-only", action="store_true", help="measure only the start-up ratios")
     args = parser.parse_args(argv)
     rounds = max(5, args.rounds)
     with bytecode_env() as (env, bytecode):
-        return measure(args, rounds, env, bytecode)
+        started = startup(max(7, rounds), env, bytecode)
+        if started is None or args.startup_only:
+            return 0 if started else 1
+        print()
+        return measure(args, rounds, env, bytecode) or (0 if started else 1)
+
+
+STARTUP_TARGET = 1.3
+
+
+def startup(rounds: int, env: dict, bytecode: str) -> bool | None:
+    """Paired CPU-time ratios of archcalc commands to the click + rich + yaml floor; True when on target."""
+    archcalc = archcalc_command()
+    specs = str(Path(__file__).resolve().parent.parent / "specs")
+    commands = {
+        "floor: import click, rich, yaml": [sys.executable, "-c", "import click, rich, yaml"],
+        "archcalc summary vgg16": [*archcalc, "summary", "vgg16"],
+        "archcalc list": [*archcalc, "list"],
+        "archcalc check specs/": [*archcalc, "check", specs],
+    }
+    header(f"start-up in CPU time (user + system), stdout to a file: 1 warm-up + {rounds} paired rounds")
+    print(f"bytecode: {bytecode}")
+    for label, cmd in commands.items():
+        if run(cmd, env=env, keep_stdout=False).returncode != 0:
+            print(f"{label} failed")
+            return None
+    cpu: dict[str, list[float]] = {label: [] for label in commands}
+    labels = list(commands)
+    for r in range(rounds):
+        for label in labels if r % 2 == 0 else labels[::-1]:
+            cpu[label].append(run(commands[label], env=env).cpu_s)
+    floor = cpu[labels[0]]
+    print(f"{'process':34} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'x floor':>8}")
+    ratios = {}
+    for label in labels:
+        ratios[label] = median([c / f for c, f in zip(cpu[label], floor)])
+        print(f"{label:34} {median(cpu[label]) * 1e3:10.1f} {min(cpu[label]) * 1e3:8.1f} "
+              f"{max(cpu[label]) * 1e3:8.1f} {ratios[label]:8.2f}")
+    met = ratios["archcalc summary vgg16"] <= STARTUP_TARGET
+    print(f"summary vgg16 / floor = {ratios['archcalc summary vgg16']:.2f}x (median of per-round ratios)   "
+          f"target <= {STARTUP_TARGET}x: {'met' if met else 'MISSED'}")
+    print(f"load average at end: {load()}")
+    return met
 
 
 def measure(args, rounds: int, env: dict, bytecode: str) -> int:

@@ -34,3 +34,30 @@ def test_scaling_script():
     out = run_script("scaling.py", "--sizes", "20", "40", "--repeats", "1")
     assert "roughly linear and within target: yes" in out
     assert out.count(" table ") >= 2 and out.count(" json ") >= 2
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.skipif(_cuda_available(), reason="with a GPU the script runs the whole check (benchmarks/README.md)")
+def test_gpu_check_skips_cleanly_without_cuda():
+    out = run_script("gpu_check.py", "--budget", "60")
+    assert out.startswith("SKIP: no CUDA device (") and "nothing installed, nothing run" in out
+    assert "pytest" not in out and "install" not in out.replace("nothing installed", "")
+
+
+def test_sweep_speed_script():
+    out = run_script("sweep_speed.py", "--batches", "1", "2", "--sides", "64", "--dtypes", "float32", "--repeats", "1")
+    assert "grid: 2 points" in out and "reuse is" in out
+
+
+def test_roofline_fidelity_script():
+    pytest.importorskip("torch")
+    out = run_script("roofline_fidelity.py", "--specs", "lenet5", "--batch", "2", "--repeat", "1",
+                     "--calibrate-size", "128", "--calibrate-copy-mib", "4")
+    assert "lenet5 batch 2:" in out and "Spearman" in out and "predicted / measured" in out

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -77,7 +78,7 @@ def test_summary_csv_has_exact_integers(run):
     rows = list(csv.DictReader(io.StringIO(run("summary", "alexnet", "--format", "csv").output)))
     conv1 = next(r for r in rows if r["name"] == "conv1")
     assert conv1 == {"name": "conv1", "kind": "conv", "shape": "96x55x55", "activations": "290400",
-                     "memory": "1161600", "params": "34944", "macs": "105415200", "rf": "11"}
+                     "memory_bytes": "1161600", "params": "34944", "macs": "105415200", "rf": "11"}
     assert sum(int(r["params"]) for r in rows) == 60_965_224
 
 
@@ -332,3 +333,56 @@ def test_a_spec_argument_that_is_no_file(tmp_path):
     assert folder.stderr == f"error: {tmp_path} is a folder, not a spec file\nhint: `archcalc check` takes folders\n"
     missing = CliRunner().invoke(cli, ["summary", str(tmp_path / "nope.yaml")])
     assert missing.exit_code == 1 and missing.stderr == f"error: no such spec file: {tmp_path / 'nope.yaml'}\n"
+
+
+def test_list_csv_and_markdown(run):
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(run("list", "--format", "csv").output))}
+    assert rows["vgg16"]["params"] == "138357544" and rows["alexnet"]["input"] == "3x227x227"
+    assert rows["alexnet"]["macs"] == "724406816" and "Krizhevsky" in rows["alexnet"]["source"]
+    md = run("list", "vgg", "--format", "markdown").output.splitlines()
+    assert md[0] == "| Name | Title | Input | Params | MACs | Source |"
+    assert any(line.startswith("| vgg16 | ") and "| 138.4M | 15.47G |" in line for line in md)
+
+
+def test_compare_csv_has_exact_totals_and_ratios(run):
+    rows = list(csv.DictReader(io.StringIO(run("compare", "naive-inception", "bottleneck", "--format", "csv").output)))
+    assert [r["spec"] for r in rows] == ["naive-inception", "bottleneck"]
+    assert rows[0]["macs"] == "854196224" and rows[1]["macs"] == "271351808"
+    assert rows[1]["output_shape"] == "480x28x28" and rows[0]["macs_ratio"] == "1"
+    assert float(rows[1]["macs_ratio"]) == pytest.approx(271_351_808 / 854_196_224, rel=1e-5)
+    assert "activation_bytes" in rows[0] and "param_bytes" in rows[0]
+    blocks = list(csv.DictReader(io.StringIO(
+        run("compare", "resnet18", "resnet34", "--by-block", "--format", "csv").output)))
+    layer1 = [r for r in blocks if r["block"] == "layer1"]
+    assert [(r["spec"], r["params"]) for r in layer1] == [("resnet18", "147968"), ("resnet34", "221952")]
+
+
+def test_check_csv_and_markdown(run, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("input: [3, 32, 32]\nlayers:\n  - conv: {out: 0, kernel: 3}\n")
+    result = run("check", str(bad), "specs/alexnet.yaml", "--max-params", "100M", "--format", "csv")
+    assert result.exit_code == 1
+    rows = {Path(r["file"]).name: r for r in csv.DictReader(io.StringIO(result.output))}
+    assert rows["alexnet.yaml"]["status"] == "ok" and rows["alexnet.yaml"]["failing"] == "0"
+    assert rows["bad.yaml"]["status"] == "error"
+    assert "bad.yaml:3:17: error: conv 'conv1': argument 'out' expected a positive integer, got 0" in rows["bad.yaml"]["problems"]
+    md = run("check", "specs/alexnet.yaml", "--max-params", "1M", "--format", "markdown").output.splitlines()
+    assert md[0] == "| File | Status | Checks | Failing | Problems |"
+    assert md[2].startswith("| specs/alexnet.yaml | fail |") and "exceeds the budget of 1.0M" in md[2]
+    assert md[-1] == "archcalc check: 1 spec(s), 0 ok, 1 failing"
+
+
+def test_summary_markdown_totals_and_trainable(run):
+    md = run("summary", "resnet18", "--freeze-until", "layer3", "--depth", "1", "--format", "markdown",
+             "--columns", "name,memory,params,trainable,rf").output.splitlines()
+    assert md[0] == "| Layer | Memory (bytes) | Params | Trainable | RF |"
+    # layer3: 12 stored outputs of 256x14x14 (ReLUs in place) x 4 bytes; frozen up to and with it.
+    assert "| layer3 | 2,408,448 | 2,099,712 | false | 211 |" in md
+    assert "| layer4 | 1,204,224 | 8,393,728 | true | 435 |" in md
+    assert "| **Total** | 24,291,232 | 11,689,512 |  | 435x435 |" in md
+    assert "- **Params** 11,689,512 = 11,683,712 weights + 5,800 biases (trainable 8,906,728, frozen 2,782,784, " \
+           "buffers 9,620)" in md
+    assert "- **MACs** 1,814,073,344; FLOPs (2 × MACs) 3,628,146,688" in md
+    rows = list(csv.DictReader(io.StringIO(run("summary", "inception-v3", "--format", "csv",
+                                               "--columns", "name,rf,jump,trainable").output)))
+    assert any("x" in r["rf"] for r in rows) and not any("×" in r["rf"] + r["jump"] for r in rows)

@@ -22,7 +22,7 @@ pytest.importorskip("fvcore")
 
 from archcalc.report.profile import renderable  # noqa: E402
 
-FAST = ("--input", "3x64x64", "--warmup", "1", "--repeat", "2", "--min-time", "0")
+FAST = ("--input", "3x64x64", "--warmup", "1", "--repeat", "2", "--min-time", "0", "--max-time", "0.3")
 
 TINY = """\
 name: tiny
@@ -80,9 +80,9 @@ def _check_latency(data, batches):
 @pytest.mark.parametrize("spec", ["vgg16", "resnet50", "mobilenet-v2", "googlenet"])
 def test_profile_json_agrees_with_the_analysis(spec):
     data = profile_json(spec)
-    assert data["schema"] == "archcalc.profile/1" and data["name"] == spec
+    assert data["schema"] == "archcalc.profile/2" and data["name"] == spec
     assert data["input_shape"] == [3, 64, 64]
-    assert data["device"]["type"] == "cpu" and data["torch_version"] == torch.__version__ and data["threads"] >= 1
+    assert data["device"]["type"] == "cpu" and data["torch_version"] == torch.__version__ and data["threads"][0] >= 1
 
     totals = archcalc.analyze(spec, input_shape=(3, 64, 64)).totals
     params = data["params"]
@@ -101,7 +101,7 @@ def test_profile_json_agrees_with_the_analysis(spec):
 
 
 def test_profile_table(tiny):
-    result = invoke("profile", "mobilenet-v2", *FAST, "--batch", "1,2")
+    result = invoke("profile", "mobilenet-v2", *FAST, "--batch", "1,2", "--width", "200")
     assert result.exit_code == 0, result.output
     out = result.output
     head = out.splitlines()[:2]
@@ -112,8 +112,10 @@ def test_profile_table(tiny):
     assert "conv/linear nodes agree with fvcore exactly" in out
     assert "also counts normalisation and pooling, so only conv/linear are compared like with like" in out
     assert "operators fvcore skipped (counted 0): aten::" in out
-    for header in ("Median", "p10", "p90", "Images/s", "GMAC/s", "Peak memory", "Analytic peak"):
+    for header in ("Median", "p10", "p90", "Spread", "Verdict", "Images/s", "GMAC/s", "Peak memory", "Analytic peak"):
         assert header in out
+    assert out.count("batch 1: ") == 1 and out.count("batch 2: ") == 1, "one verdict line per batch"
+    assert "CPU      " in out and " cores" in out and "Time     set-up " in out
     rows = [line.split() for line in out.splitlines() if line.strip().split(" ")[0] in ("1", "2")]
     assert [r[0] for r in rows] == ["1", "2"] and all(r[3] == "ms" for r in rows)
     assert "batch=" not in out, "no progress bar when not on a terminal"
@@ -121,12 +123,14 @@ def test_profile_table(tiny):
 
 def test_profile_options_reach_the_report(tiny):
     data = json.loads(invoke("profile", tiny, "--batch", "1,3", "--threads", "1", "--channels-last", "--no-flops",
-                             "--warmup", "0", "--repeat", "3", "--dtype", "bfloat16", "--format", "json").output)
-    assert data["threads"] == 1 and data["options"]["channels_last"] and data["dtype"] == "bfloat16"
-    assert data["flops"] is None and data["fvcore_version"] is None
-    assert all(b["latency"]["runs"] == 3 for b in data["batches"])
+                             "--warmup", "0", "--repeat", "3", "--max-time", "0.2", "--dtype", "bfloat16",
+                             "--format", "json").output)
+    assert data["threads"] == [1] and data["options"]["channels_last"] and data["dtype"] == "bfloat16"
+    assert data["flops"] is None and data["fvcore_version"] is None and data["options"]["max_time"] == 0.2
+    assert all(b["latency"]["runs"] >= 3 and b["stability"]["verdict"] in ("stable", "unstable")
+               for b in data["batches"])
     _check_latency(data, [1, 3])
-    table = invoke("profile", tiny, "--no-flops", "--repeat", "1", "--warmup", "0")
+    table = invoke("profile", tiny, "--no-flops", "--repeat", "1", "--warmup", "0", "--max-time", "0.2")
     assert table.exit_code == 0 and "FLOPs" not in table.output and "Median" in table.output
 
 
@@ -156,7 +160,8 @@ def test_table_of_a_network_with_training_only_heads():
 
 def test_profile_output_file_and_force(tiny, tmp_path):
     target = tmp_path / "profile.json"
-    args = ("profile", tiny, "--repeat", "1", "--warmup", "0", "--no-flops", "--format", "json", "-o", target)
+    args = ("profile", tiny, "--repeat", "1", "--warmup", "0", "--max-time", "0.1", "--no-flops", "--format", "json",
+            "-o", target)
     first = invoke(*args)
     assert first.exit_code == 0 and json.loads(target.read_text())["name"] == "tiny"
     again = CliRunner().invoke(cli, [str(a) for a in args])
@@ -169,6 +174,9 @@ def test_profile_output_file_and_force(tiny, tmp_path):
     (("--batch", "0"), "positive batch sizes"),
     (("--device", "tpu"), "unknown device"),
     (("--repeat", "0"), "--repeat"),
+    (("--threads", "1,x"), "thread counts"),
+    (("--threads", "0"), "positive thread counts"),
+    (("--min-time", "2", "--max-time", "1"), "--max-time"),
     (("--dtype", "int8"), "--dtype"),
 ])
 def test_bad_options_are_usage_errors(tiny, args, message):
@@ -188,7 +196,8 @@ def test_cuda_without_a_gpu_is_a_usage_error(tiny):
     result = CliRunner().invoke(cli, ["profile", str(tiny), "--device", "cuda"])
     assert result.exit_code == 2
     assert "CUDA is not available" in result.output and "--device cpu" in result.output
-    auto = invoke("profile", tiny, "--device", "auto", "--repeat", "1", "--no-flops", "--format", "json")
+    auto = invoke("profile", tiny, "--device", "auto", "--repeat", "1", "--max-time", "0.1", "--no-flops",
+                  "--format", "json")
     assert json.loads(auto.output)["device"]["type"] == "cpu"
 
 
@@ -197,7 +206,7 @@ def test_cuda_without_a_gpu_is_a_usage_error(tiny):
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_profile_on_cuda(dtype):
     result = invoke("profile", "resnet50", "--device", "auto", "--batch", "1,8", "--dtype", dtype,
-                    "--warmup", "2", "--repeat", "5", "--format", "json")
+                    "--warmup", "2", "--repeat", "5", "--max-time", "2", "--format", "json")
     data = json.loads(result.output)
     assert data["device"]["type"] == "cuda" and data["dtype"] == dtype
     assert data["params"]["matches"] and data["flops"]["matches"]

@@ -45,3 +45,29 @@ def test_the_kinds_table_is_generated_from_the_registry():
         if not op.graph_input:
             assert f"| `{op.kind}`" in make["render"](), op.kind
             assert op.doc and op.rules, f"layer kind '{op.kind}' needs `doc` and `rules` for the reference"
+
+
+def test_the_reference_examples_give_no_warnings():
+    from archcalc.lint import lint
+
+    for param in examples():
+        block = param.values[0]
+        assert not lint(archcalc.load_text(block, "example.yaml")), param.id
+
+
+def warning_sections():
+    """(code, its example) for each section of docs/warnings.md; None for the text above them."""
+    intro, *sections = re.split(r"^## ", (ROOT / "docs" / "warnings.md").read_text(), flags=re.M)
+    for code, part in [(None, intro), *((s.split("\n", 1)[0].strip(), s) for s in sections)]:
+        for block in re.findall(r"```yaml\n(.*?)```", part, re.S):
+            yield code, block
+
+
+def test_every_warning_code_is_documented_with_an_example_that_gives_it():
+    from archcalc.lint import CODES, lint
+
+    sections = list(warning_sections())
+    assert {code for code, _ in sections if code} == set(CODES)
+    for code, block in sections:
+        found = {w.code for w in lint(archcalc.load_text(block, "example.yaml"))}
+        assert found == ({code} if code else set()), (code, found)

@@ -19,7 +19,7 @@ import re
 
 import pytest
 import yaml
-from fuzzing import run_text
+from fuzzing import HOSTILE, run_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,6 +105,7 @@ def expressions(draw):
 scalars = st.one_of(
     numbers, st.booleans(), st.none(), st.text(max_size=12), st.sampled_from(WORDS), expressions(),
     st.sampled_from(["yes", "no", "on", "off", "same", "valid", "~", "null", ".inf", "1e-5", "0x10"]),
+    st.sampled_from(sorted(HOSTILE.values())),
 )
 values = st.one_of(
     scalars,
@@ -112,7 +113,8 @@ values = st.one_of(
     st.dictionaries(st.sampled_from(KEYS), scalars, max_size=3),
     st.lists(st.lists(scalars, max_size=3), max_size=3),
 )
-keys = st.one_of(st.sampled_from(KEYS), st.sampled_from(WORDS), st.text(min_size=1, max_size=10))
+keys = st.one_of(st.sampled_from(KEYS), st.sampled_from(WORDS), st.text(min_size=1, max_size=10),
+                 st.sampled_from(sorted(HOSTILE.values())))
 layer_items = st.one_of(
     st.sampled_from(sorted(REGISTRY.ops)),
     st.builds(lambda k, v: {k: v}, st.sampled_from(KEYS), values),

@@ -270,7 +270,7 @@ def test_analytic_path_does_not_import_torch():
 
 def test_memory_table(run):
     result = run("memory", "resnet50", "--classes", "20", "--freeze-until", "layer3", "--optimizer", "adam",
-                 "--batch", "32", "--budget", "16GiB")
+                 "--batch", "32", "--budget", "16GiB", "--width", "200")
     assert result.exit_code == 0, result.output
     out = result.output
     assert "New head      fc (linear, 20 classes): 40,980 params (was 2,049,000)" in out

@@ -445,9 +445,9 @@ def test_when_leaves_items_out(spec_text):
             when: "$in == 4"
             layers: [relu6]
         """
-    assert names(spec_text(text))[1:] == ["conv1", "batchnorm1", "relu61", "relu62"]
+    assert names(spec_text(text))[1:] == ["conv1", "batchnorm1", "relu6_1", "relu6_2"]
     assert names(spec_text(text, overrides={"use_bn": "false", "se": 1}))[1:] == [
-        "conv1", "relu1", "identity1", "relu61", "relu62",
+        "conv1", "relu1", "identity1", "relu6_1", "relu6_2",
     ]
 
 

@@ -68,6 +68,9 @@ COMMANDS = {
     "profile": "profile",
     "schema": "schema",
     "summary": "summary",
+    "sweep": "sweep",
+    "roofline": "roofline",
+    "calibrate": "calibrate",
 }
 
 

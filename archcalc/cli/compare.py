@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show
+from archcalc.cli.options import analysis_options, complete_spec, emit, output_options, show, width_option
 
 
 @click.command(
@@ -19,9 +19,11 @@ Examples:
 @click.argument("specs", nargs=-1, required=True, shell_complete=complete_spec)
 @analysis_options
 @click.option("--by-block", is_flag=True, help="Also align top-level blocks by name and compare them.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True,
+              help="csv: one row per spec with exact totals and ratios (with --by-block, one per spec and block).")
+@width_option
 @output_options
-def command(specs, input_shape, batch, dtype, overrides, by_block, fmt, output, force):
+def command(specs, input_shape, batch, dtype, overrides, by_block, fmt, width, output, force):
     """Compare the totals of two or more SPECS; the best value of each row is marked."""
     import archcalc
     from archcalc.report import compare as report
@@ -35,5 +37,7 @@ def command(specs, input_shape, batch, dtype, overrides, by_block, fmt, output, 
         emit(report.to_json(analyses, by_block), output, force)
     elif fmt == "markdown":
         emit(report.to_markdown(analyses, by_block), output, force)
+    elif fmt == "csv":
+        emit(report.to_csv(analyses, by_block), output, force)
     else:
-        show(report.renderable(analyses, by_block), output, force)
+        show(lambda columns: report.renderable(analyses, by_block, columns), output, force, width)

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from archcalc.cli.options import show, width_option
+
 
 @click.command(
     "list",
@@ -16,14 +18,23 @@ Examples:
   archcalc list --format json""",
 )
 @click.argument("filter", required=False, default="")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True)
-def command(filter, fmt):
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
+              show_default=True, help="csv has exact integers and the source of each spec.")
+@width_option
+def command(filter, fmt, width):
     """List the built-in specs whose name or title contains FILTER, with input, params and MACs."""
     from archcalc.library import catalogue
 
     entries = catalogue(filter)
     if fmt == "json":
         click.echo(json.dumps({"schema": "archcalc.list/1", "specs": entries}, indent=2))
+        return
+    if fmt == "csv":
+        from archcalc.report.formats import csv_text
+
+        click.echo(csv_text(["name", "title", "input", "params", "macs", "source"],
+                            [[e["name"], e["title"], "x".join(map(str, e["input"])), e["params"], e["macs"],
+                              e["source"]] for e in entries]), nl=False)
         return
     from archcalc.units import format_count
 
@@ -37,14 +48,16 @@ def command(filter, fmt):
 
         click.echo(markdown_table(headers, [cells(e) for e in entries], [False, False, True, True, True, False]), nl=False)
         return
-    from rich import box
-    from rich.table import Table
 
-    from archcalc.cli.options import console
+    def table(columns: int):
+        from rich.console import Group
+        from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, title=f"{len(entries)} built-in specs", title_justify="left")
-    for h in headers[:-1]:
-        table.add_column(h, justify="right" if h in ("Params", "MACs", "Input") else "left")
-    for e in entries:
-        table.add_row(*cells(e)[:-1])
-    console().print(table)
+        from archcalc.report.text import layout
+
+        # The title wraps; Input, then MACs, then Params are hidden when even that is not enough.
+        return Group(Text(f"{len(entries)} built-in specs", style="bold"),
+                     layout(headers[:-1], [cells(e)[:-1] for e in entries], [False, False, True, True, True],
+                            [None] * len(entries), columns, drop=[2, 4, 3, 1], flex=1, wrap=True))
+
+    show(table, None, False, width)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.options import complete_spec, emit, output_options, parse_sets, parse_shape, show
+from archcalc.cli.options import complete_spec, emit, output_options, parse_sets, parse_shape, show, width_option
 
 
 def freeze_options(func):
@@ -92,9 +92,10 @@ step; --budget gives the largest batch whose peak fits.""",
 @click.option("--layers", "show_layers", is_flag=True, help="List what each layer keeps for the backward pass.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format; json is the archcalc.memory/1 contract with exact integers.")
+@width_option
 @output_options
 def command(spec, input_shape, overrides, batch, dtype, optimizer, device, freeze_until, train_last, classes,
-            budget, show_layers, fmt, output, force):
+            budget, show_layers, fmt, width, output, force):
     """Memory of one training step of SPEC: weights, gradients, optimizer state, saved activations, peak."""
     from archcalc.memory import estimate_memory
     from archcalc.report import formats
@@ -112,4 +113,4 @@ def command(spec, input_shape, overrides, batch, dtype, optimizer, device, freez
         return
     from archcalc.report.memory import memory_renderable
 
-    show(memory_renderable(estimate, budget, show_layers), output, force)
+    show(lambda columns: memory_renderable(estimate, budget, show_layers, columns), output, force, width)

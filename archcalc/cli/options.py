@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -11,9 +13,36 @@ from archcalc.analysis import DTYPE_BYTES
 
 
 def complete_spec(ctx, param, incomplete: str):
+    """Spec files and folders under the typed path, then the built-in names it begins.
+
+    Paths are listed here, as plain items, rather than left to the shell ("file"
+    items): click's bash script drops every other item when one is a file item.
+    """
+    from click.shell_completion import CompletionItem
+
     from archcalc.library import builtin_paths
 
-    return [click.shell_completion.CompletionItem(n) for n in builtin_paths() if n.startswith(incomplete.lower())]
+    names = [n for n in builtin_paths() if n.startswith(incomplete.lower())]
+    return [CompletionItem(p) for p in _spec_paths(incomplete)] + [CompletionItem(n) for n in names]
+
+
+def _spec_paths(incomplete: str) -> list[str]:
+    """Folders (with a trailing /) and *.yaml / *.yml files whose path begins with ``incomplete``."""
+    stem = incomplete.rpartition("/")[2]
+    head = incomplete[: len(incomplete) - len(stem)]
+    try:
+        entries = sorted(Path(head or ".").iterdir())
+    except OSError:
+        return []
+    paths = []
+    for entry in entries:
+        if not entry.name.startswith(stem) or (entry.name.startswith(".") and not stem.startswith(".")):
+            continue
+        if entry.is_dir():
+            paths.append(head + entry.name + "/")
+        elif entry.suffix in (".yaml", ".yml"):
+            paths.append(head + entry.name)
+    return paths
 
 
 def parse_shape(ctx, param, value: str | None):
@@ -77,21 +106,72 @@ def emit(text: str, output: Path | None, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
-def console(output: Path | None = None):
-    """A rich console: colour on a terminal; plain, wide, stable text elsewhere or to a file."""
+def width_option(func):
+    return click.option(
+        "--width", type=click.IntRange(min=20), metavar="N",
+        help="Fit tables in N columns. Default: $COLUMNS, else the terminal's width, else 80 (as when piped); "
+             "columns that do not fit are hidden, and a note says which.",
+    )(func)
+
+
+def output_width(requested: int | None = None) -> int:
+    """--width, else $COLUMNS, else the terminal's width, else 80 (piped or written to a file)."""
+    if requested:
+        return requested
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return 80
+
+
+def plain_output(output: Path | None) -> bool:
+    """Whether the output is plain text: a file, or a stdout rich would not treat as a terminal.
+
+    Decided as ``rich.console.Console.is_terminal`` decides (TTY_COMPATIBLE, then
+    FORCE_COLOR, then ``isatty``) without importing rich, so a command printing to a
+    pipe can skip rich altogether.
+    """
+    if output is not None:
+        return True
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "0"
+    force = os.environ.get("FORCE_COLOR")
+    if force is not None:
+        return force == ""
+    isatty = getattr(sys.stdout, "isatty", None)
+    return isatty is None or not isatty()
+
+
+def plain_text(renderable, columns: int) -> str:
+    """What rich prints of ``renderable`` on a plain console ``columns`` wide, without
+    trailing spaces: the text of a pipe and of --output.
+
+    Emoji codes are off here and on the terminal: a spec name such as ``:warning:`` is
+    printed as written.
+    """
     import io
 
     from rich.console import Console
 
-    if output is not None:
-        return Console(file=io.StringIO(), width=200, no_color=True, highlight=False, force_terminal=False)
-    probe = Console()
-    return Console(highlight=False, width=None if probe.is_terminal else 200)
-
-
-def show(renderable, output: Path | None, force: bool) -> None:
-    """Print a rich renderable, or write its plain text to --output."""
-    con = console(output)
+    con = Console(file=io.StringIO(), width=columns, no_color=True, highlight=False, force_terminal=False,
+                  emoji=False)
     con.print(renderable)
-    if output is not None:
-        emit(con.file.getvalue(), output, force)
+    return "\n".join(line.rstrip() for line in con.file.getvalue().split("\n"))
+
+
+def show(build: Callable[[int], Any], output: Path | None, force: bool, width: int | None = None) -> None:
+    """Print the rich renderable ``build(width)`` makes: in colour on a terminal; elsewhere,
+    and to --output, as plain text without trailing spaces."""
+    columns = output_width(width)
+    if not plain_output(output):
+        from rich.console import Console
+
+        Console(highlight=False, emoji=False, width=columns).print(build(columns))
+        return
+    emit(plain_text(build(columns), columns), output, force)

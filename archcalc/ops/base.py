@@ -127,6 +127,16 @@ class Example:
 
 
 @dataclass(frozen=True)
+class OpWarning:
+    """A likely mistake in one node that its shape rule accepts; ``code`` is the stable name
+    a spec silences it by (listed in :data:`archcalc.lint.CODES`)."""
+
+    code: str
+    message: str
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
 class Saved:
     """One tensor that autograd keeps from a node's forward pass for its backward pass.
 
@@ -233,6 +243,15 @@ class Op:
         """A short description for diagrams: the kind, and its window where it has one."""
         return self.kind
 
+    def warnings(self, node) -> Sequence[OpWarning]:
+        """What a careful reviewer would question in this node, though its figures are computable."""
+        return ()
+
+    def matmul_channels(self, node) -> Sequence[tuple[str, int]]:
+        """The channel counts this node multiplies as matrices, named: tensor cores want them
+        in multiples of 8 (checked when a spec sets `tensor_cores: true`)."""
+        return ()
+
     def aliases_input(self, node) -> bool:
         """True when the output reuses the input's memory (views, in-place)."""
         return self.is_view
@@ -263,6 +282,25 @@ class Op:
         :func:`keeps_inputs` is the rule of most.
         """
         raise NotImplementedError
+
+    def backward_macs(self, node, needs_input_grad: Sequence[bool], trainable: bool) -> tuple[int, int]:
+        """Multiply-accumulates of the backward pass per sample: (to the inputs, to the weights).
+
+        This default suits kinds whose MACs multiply an input by a weight (conv,
+        linear): the input gradient multiplies the output gradient by the same
+        weights, and the weight gradient multiplies it by the same inputs, so each
+        costs what the forward pass did. No input gradient is computed where no input
+        needs one (the first layer, a frozen prefix) and no weight gradient for frozen
+        weights, as autograd does; estimators that take backward = 2 x forward miss both.
+        """
+        forward = self.macs(node)
+        to_inputs = forward if any(needs_input_grad) else 0
+        to_weights = forward if trainable and self.params(node)[0] else 0
+        return to_inputs, to_weights
+
+    def moves_memory(self, node) -> bool:
+        """Whether running the node reads its inputs and writes its output (views move nothing)."""
+        return not self.is_view
 
     # --- torch ----------------------------------------------------------
     def torch_module(self, node):
@@ -417,6 +455,35 @@ def window_output(
     if out < 1:
         raise OpError(f"{node.op.kind} '{node.name}': output {axis} would be {out}", "kernel")
     return out
+
+
+def window_tail(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int = 1) -> int:
+    """Input rows (or columns) at the end that no window reads because the output length is
+    rounded down, beyond the gap a stride wider than the window leaves between any two windows."""
+    span = dilation * (kernel - 1) + 1
+    unread = (size + pad_before + pad_after - span) % stride
+    return max(unread - pad_after - max(stride - span, 0), 0)
+
+
+def dropped_pixels(node, hint: str) -> list[OpWarning]:
+    """The `dropped-pixels` warning of a sliding window (args kernel, and dilation if any; derived stride and pads)."""
+    a, g = node.args, node.derived
+    _, h, w = node.inputs[0].shape
+    top, bottom, left, right = g.pads
+    (kh, kw), (sh, sw) = a["kernel"], g.stride
+    dh, dw = a.get("dilation", (1, 1))
+    rows, cols = window_tail(h, kh, sh, top, bottom, dh), window_tail(w, kw, sw, left, right, dw)
+    if not rows and not cols:
+        return []
+    pads = top if top == bottom == left == right else [top, bottom, left, right]
+    lost = [axis if n == 1 else f"{n} {axis}s" for n, axis in ((rows, "row"), (cols, "column")) if n]
+    return [OpWarning(
+        "dropped-pixels",
+        f"{node.op.kind} '{node.name}' leaves out the last {' and the last '.join(lost)} of its {h}x{w} input: "
+        f"no window covers them (kernel {kh}x{kw}, stride {sh}x{sw}, padding {pads}; the output size "
+        f"{node.shape[1]}x{node.shape[2]} is rounded down)",
+        hint,
+    )]
 
 
 def same_padding(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:

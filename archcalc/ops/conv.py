@@ -12,6 +12,7 @@ from archcalc.ops.base import (
     ReceptiveStep,
     Saved,
     Window,
+    dropped_pixels,
     expect_image,
     none,
     numel,
@@ -153,6 +154,18 @@ class Conv(Op):
         # which at a border may start in a gap, so it is an upper bound there.
         return ReceptiveStep((dh * (kh - 1) + 1, dw * (kw - 1) + 1), g.stride, (g.pads[0], g.pads[2]),
                              exact=(dh, dw) == (1, 1))
+
+    def warnings(self, node):
+        return dropped_pixels(node, "pad so that the windows cover the input (`padding: same`, or `padding: 1` "
+                                    "for a 3x3 stride-2 conv), or crop it first to mean it")
+
+    def matmul_channels(self, node):
+        """Per group; depthwise convolutions and connection tables do not run as matrix products."""
+        g, c = node.derived, node.inputs[0].shape[0]
+        if g.table is not None or g.groups == c:
+            return ()
+        per = " per group" if g.groups > 1 else ""
+        return ((f"input channels{per}", c // g.groups), (f"output channels{per}", g.out // g.groups))
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """torch's convolution keeps its input (and its weight, a parameter) for either gradient.

@@ -38,6 +38,9 @@ class Linear(Op):
 
     receptive_step = pointwise
 
+    def matmul_channels(self, node):
+        return (("input features", node.inputs[0].shape[0]), ("output features", node.args["out"]))
+
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """addmm keeps its input only for the weight gradient (the input gradient needs the weight)."""
         return [saved_input(node)] if trainable else []

@@ -10,8 +10,10 @@ from archcalc.ops.base import (
     Op,
     OpError,
     ReceptiveStep,
+    OpWarning,
     Saved,
     Window,
+    dropped_pixels,
     expect_image,
     keeps_nothing,
     no_params,
@@ -78,6 +80,24 @@ class _WindowPool(Op):
 
     def label(self, node):
         return window_label(self.kind, node.args["kernel"], node.derived.stride)
+
+    def warnings(self, node):
+        a, g = node.args, node.derived
+        if not a["ceil_mode"]:
+            return dropped_pixels(node, "set `ceil_mode: true` to keep a last, partial window, or pad the input")
+        _, h, w = node.inputs[0].shape
+        top, bottom, left, right = g.pads
+        (kh, kw), (sh, sw) = a["kernel"], g.stride
+        rounded_up = (-(-(h + top + bottom - kh) // sh) + 1, -(-(w + left + right - kw) // sw) + 1)
+        if rounded_up == node.shape[1:]:
+            return []
+        return [OpWarning(
+            "ceil-padding",
+            f"{self.kind} '{node.name}': with ceil_mode the last window would start in the padding, so torch "
+            f"leaves it out: the output is {node.shape[1]}x{node.shape[2]}, not the "
+            f"{rounded_up[0]}x{rounded_up[1]} that rounding up gives (and Caffe computes)",
+            "lower the padding so that every window starts inside the input, or check the output size you port",
+        )]
 
     def _torch_padding(self, node):
         g = node.derived
@@ -273,6 +293,9 @@ class Subsampling(Op):
         return c, c
 
     buffers = none
+
+    def warnings(self, node):
+        return dropped_pixels(node, "give the maps a size the window divides")
 
     def macs(self, node):
         return numel(node.shape)

@@ -47,6 +47,10 @@ class Input(_Movement):
     receptive_step = pointwise
     saved_for_backward = keeps_nothing
 
+    def moves_memory(self, node):
+        """Nothing runs: the caller wrote the input."""
+        return False
+
     def torch_module(self, node):
         raise TypeError("the network input is the module's argument, not a submodule")
 

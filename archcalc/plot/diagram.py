@@ -14,9 +14,11 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from html import escape as _xml
-
 from archcalc.graph import Graph, Node
+from archcalc.sinks import dot as _dot_text
+from archcalc.sinks import mermaid as _mermaid_text
+from archcalc.sinks import one_line
+from archcalc.sinks import xml as _xml
 
 
 @dataclass
@@ -163,10 +165,6 @@ def build_diagram(graph: Graph, depth: int | None = None) -> Diagram:
 # --- Mermaid -------------------------------------------------------------------------------------
 
 
-def _mermaid_text(text: str) -> str:
-    return (text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;"))
-
-
 def _mermaid_node(n: DNode) -> str:
     label = "<br/>".join(_mermaid_text(line) for line in n.lines)
     if n.kind == "block":
@@ -178,7 +176,7 @@ def _mermaid_node(n: DNode) -> str:
 
 def to_mermaid(d: Diagram) -> str:
     cluster_ids = {path: f"c{i}" for i, path in enumerate(d.clusters)}
-    lines = ["flowchart TB", f"  %% {d.title}: layer graph by archcalc; edges carry the tensor shape C×H×W"]
+    lines = ["flowchart TB", f"  %% {_mermaid_text(one_line(d.title))}: layer graph by archcalc; edges carry the tensor shape C×H×W"]
 
     def emit(cluster: str | None, indent: str) -> None:
         for n in d.members(cluster):
@@ -206,10 +204,6 @@ def to_mermaid(d: Diagram) -> str:
 
 
 # --- Graphviz DOT --------------------------------------------------------------------------------
-
-
-def _dot_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def to_dot(d: Diagram) -> str:

@@ -13,6 +13,7 @@ import math
 from archcalc.plot import new_figure
 from archcalc.plot.data import LandscapePoint, bubble_area
 from archcalc.plot.labels import Box, place_labels
+from archcalc.sinks import mathtext
 from archcalc.units import format_count
 
 LEGEND_PARAMS = (5e6, 25e6, 60e6, 140e6)
@@ -58,8 +59,8 @@ def draw_landscape(points: list[LandscapePoint], *, log: bool = True, title: str
     # Biggest bubbles first, so a small one is never hidden under a big one.
     for p in sorted(points, key=lambda p: (-p.params, p.name)):
         ax.scatter([p.gmacs], [p.top1], s=[p.area], color=colours[p.family], alpha=0.55,
-                   edgecolors="black", linewidths=0.6, zorder=2, gid=f"bubble:{p.name}")
-        ax.scatter([p.gmacs], [p.top1], s=[6], color="black", zorder=3, gid=f"centre:{p.name}")
+                   edgecolors="black", linewidths=0.6, zorder=2, gid=f"bubble:{mathtext(p.name)}")
+        ax.scatter([p.gmacs], [p.top1], s=[6], color="black", zorder=3, gid=f"centre:{mathtext(p.name)}")
 
     (x0, x1), (y0, y1) = _limits(points, log)
     if log:
@@ -74,7 +75,7 @@ def draw_landscape(points: list[LandscapePoint], *, log: bool = True, title: str
     scale = " (log scale)" if log else ""
     ax.set_xlabel(f"Operations per image: GMACs, 10⁹ multiply-accumulates{scale}")
     ax.set_ylabel("Top-1 accuracy on ImageNet (%)")
-    fig.suptitle(title or "Accuracy against operations; bubble area proportional to parameters",
+    fig.suptitle(mathtext(title) if title else "Accuracy against operations; bubble area proportional to parameters",
                  x=0.075, ha="left", fontsize=13, fontweight="bold")
     fig.text(0.075, 0.915,
              "MACs and parameters computed by archcalc from the built-in specs; top-1 accuracy as "
@@ -94,11 +95,11 @@ def draw_landscape(points: list[LandscapePoint], *, log: bool = True, title: str
 
     # Labels: measure, place without overlaps, then pin them at offsets in points.
     texts = [
-        ax.annotate(p.name, xy=(p.gmacs, p.top1), xytext=(0, 0), textcoords="offset points",
+        ax.annotate(mathtext(p.name), xy=(p.gmacs, p.top1), xytext=(0, 0), textcoords="offset points",
                     fontsize=8.5, ha="center", va="center", zorder=5, annotation_clip=False,
                     bbox={"boxstyle": "round,pad=0.12", "facecolor": "white", "alpha": 0.75,
                           "edgecolor": "none"},
-                    gid=f"label:{p.name}")
+                    gid=f"label:{mathtext(p.name)}")
         for p in points
     ]
     renderer = fig.canvas.get_renderer()

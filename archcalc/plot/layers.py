@@ -11,6 +11,7 @@ import math
 
 from archcalc.plot import new_figure
 from archcalc.plot.data import LayerSeries, byte_scale, count_scale
+from archcalc.sinks import mathtext
 from archcalc.units import format_bytes, format_count
 
 # By the kind's family (Op.family); "block" is a collapsed block of summed layers.
@@ -89,14 +90,14 @@ def draw_layers(series: LayerSeries, *, log: bool = False, max_labels: int = 70,
         if largest > 0:
             top = values.index(largest)
             text = format_bytes(largest) if byte_valued else format_count(largest, 2)
-            ax.annotate(f"{series.bars[top].name}: {text}", xy=(top, largest / divisor),
+            ax.annotate(f"{mathtext(series.bars[top].name)}: {text}", xy=(top, largest / divisor),
                         xytext=(0, 4), textcoords="offset points",
                         ha="left" if top < n / 2 else "right", va="bottom", fontsize=9,
                         gid=f"peak:{metric}")
     bottom = axes[-1]
     ticks = shown_labels(series, max_labels)
     bottom.set_xticks([i for i, _ in ticks])
-    bottom.set_xticklabels([t for _, t in ticks], rotation=90, fontsize=8)
+    bottom.set_xticklabels([mathtext(t) for _, t in ticks], rotation=90, fontsize=8)
     step = label_step(n, max_labels)
     unit = "layer or summed block" if series.depth is not None else "layer"
     bottom.set_xlabel(f"{unit} (graph order{'; every %d%s name shown' % (step, _ordinal(step)) if step > 1 else ''})")
@@ -109,7 +110,7 @@ def draw_layers(series: LayerSeries, *, log: bool = False, max_labels: int = 70,
             kinds.append((_legend_name(b.kind), colour))
     axes[0].legend(handles=[Patch(color=c, label=k) for k, c in kinds], loc="upper left",
                    bbox_to_anchor=(1.01, 1.0), title="kind", fontsize=9, title_fontsize=9, frameon=False)
-    head = title or f"{series.title}: activation memory, parameters and MACs per layer"
+    head = mathtext(title or f"{series.title}: activation memory, parameters and MACs per layer")
     fig.suptitle(_wrap(head, width, 13 * 0.56), fontsize=13, fontweight="bold")
     axes[0].set_title(_wrap(series.subtitle(), width * 0.85, 9.5 * 0.5), fontsize=9.5, color="#333333", pad=8)
     if series.footnote():

@@ -117,27 +117,25 @@ def _block_cells(analyses: Sequence[Analysis]) -> list[list[str]]:
     return rows
 
 
-def renderable(analyses: Sequence[Analysis], by_block: bool):
-    from rich import box
+def renderable(analyses: Sequence[Analysis], by_block: bool, width: int | None = None):
     from rich.console import Group
-    from rich.table import Table
-
-    def table(title: str, rows: list[list[str]]) -> Table:
-        t = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
-        t.add_column("", no_wrap=True)
-        for a in analyses:
-            t.add_column(a.graph.name, justify="right", no_wrap=True)
-        for cells in rows:
-            t.add_row(*cells)
-        return t
-
     from rich.text import Text
+
+    from archcalc.report.text import layout
+
+    headers = ["", *[a.graph.name for a in analyses]]
+    right = [False, *[True] * len(analyses)]
+    # Too narrow a width hides the last specs first; the first, the base of the ratios, stays.
+    drop = list(range(len(analyses), 1, -1))
+
+    def table(rows: list[list[str]]):
+        return layout(headers, rows, right, [None] * len(rows), width, drop=drop, flex=0)
 
     heading = (f"Comparison at batch {analyses[0].batch}, {analyses[0].dtype}: ratios against the first spec; "
                "✓ marks the least")
-    parts = [Text(heading, style="bold"), table("", _cells(analyses))]
+    parts = [Text(heading, style="bold"), Text(""), table(_cells(analyses))]
     if by_block:
-        parts.append(table("By top-level block", _block_cells(analyses)))
+        parts += [Text(""), Text("By top-level block"), table(_block_cells(analyses))]
     return Group(*parts)
 
 
@@ -152,3 +150,24 @@ def to_markdown(analyses: Sequence[Analysis], by_block: bool) -> str:
     if by_block:
         text += "\n" + markdown_table(headers, _block_cells(analyses), right)
     return text
+
+
+def to_csv(analyses: Sequence[Analysis], by_block: bool) -> str:
+    """One row per spec: exact totals, then each cost's ratio to the first spec's; with
+    ``by_block``, one row per spec and top-level block instead."""
+    from archcalc.report.formats import csv_text
+
+    if by_block:
+        return csv_text(["spec", "block", "params", "macs"],
+                        [[a.graph.name, name, entry["params"], entry["macs"]]
+                         for a in analyses for name, entry in block_totals(a).items()])
+    keys = [key for key, _, _ in METRICS]
+    base = analyses[0].totals
+    header = ["spec", *keys, "output_shape", "receptive_field", "layers", *[f"{k}_ratio" for k in keys]]
+    body = []
+    for a in analyses:
+        t = a.totals
+        body.append([a.graph.name, *[t[k] for k in keys], "x".join(map(str, a.graph.outputs[0].shape)),
+                     "x".join(map(str, t["receptive_field"])), len(a.layers) - 1,
+                     *[f"{t[k] / base[k]:.6g}" if base[k] else "" for k in keys]])
+    return csv_text(header, body)

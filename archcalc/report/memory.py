@@ -6,7 +6,8 @@ from rich.console import Group
 from rich.text import Text
 
 from archcalc.memory import Event, MemoryEstimate, Size
-from archcalc.report.text import layout
+from archcalc.report.text import layout, training_line
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
 EXPLAIN = (
@@ -36,7 +37,7 @@ def _size(size: Size) -> tuple[str, str]:
     return per, fixed
 
 
-def parts_table(e: MemoryEstimate) -> Text:
+def parts_table(e: MemoryEstimate, width: int | None = None):
     p = e.precision
     b = e.batch
     state = {"sgd": "none", "momentum": "momentum buffer, 1x", "adam": "exp_avg + exp_avg_sq, 2x",
@@ -68,10 +69,11 @@ def parts_table(e: MemoryEstimate) -> Text:
     cells.append(["peak", format_bytes(peak.live.at(b)), *_size(peak.live),
                   f"simulated step: {_when(peak)}"])
     styles = [None] * (len(cells) - 2) + ["bold", "bold"]
-    return layout(["Part", "Memory", "Per sample", "Fixed", "What"], cells, [False, True, True, True, False], styles)
+    return layout(["Part", "Memory", "Per sample", "Fixed", "What"], cells, [False, True, True, True, False], styles,
+                  width, drop=[3, 2], flex=4, wrap=True)
 
 
-def layers_table(e: MemoryEstimate) -> Text:
+def layers_table(e: MemoryEstimate, width: int | None = None):
     """One row per node that keeps something for the backward pass."""
     b = e.batch
     cells = []
@@ -88,13 +90,15 @@ def layers_table(e: MemoryEstimate) -> Text:
         cells.append([row.name, row.kind, state, format_bytes(row.new_saved.at(b)) if row.new_saved.at(b) else "-", kept])
     if not cells:
         return Text("No layer keeps anything for a backward pass.")
-    return layout(["Layer", "Kind", "Params", "Saved", "Keeps"], cells, [False, False, False, True, False], [None] * len(cells))
+    return layout(["Layer", "Kind", "Params", "Saved", "Keeps"], cells, [False, False, False, True, False],
+                  [None] * len(cells), width, drop=[1, 2], flex=4, wrap=True)
 
 
-def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers: bool = False):
+def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers: bool = False,
+                      width: int | None = None):
     g = e.graph
     heading = (
-        f"{g.title or g.name}  ·  input {'×'.join(map(str, g.input.shape))}  ·  batch {e.batch}  ·  "
+        f"{terminal(one_line(g.title or g.name))}  ·  input {'×'.join(map(str, g.input.shape))}  ·  batch {e.batch}  ·  "
         f"{e.precision.describe()}  ·  {e.optimizer}  ·  {e.device}"
     )
     lines: list[Text] = [Text(heading, style="bold")]
@@ -115,8 +119,9 @@ def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers:
         f"Params        {e.params:,} ({format_count(e.params)}): trainable {e.trainable_params:,} · "
         f"frozen {e.frozen_params:,}" + (f" · first trainable {e.first_trainable}" if e.first_trainable else "")
     ))
+    lines.append(Text(training_line(e.macs)))
     lines.append(Text(""))
-    lines.append(parts_table(e))
+    lines.append(parts_table(e, width))
     if budget is not None:
         lines.append(Text(""))
         fits, _ = e.max_batch(budget)
@@ -127,6 +132,6 @@ def memory_renderable(e: MemoryEstimate, budget: int | None = None, show_layers:
             lines.append(Text(f"Budget {format_bytes(budget)}: does not fit even at batch 1 "
                               f"({_peak(e.peak_event(1), 1)})", style="bold red"))
     if show_layers:
-        lines += [Text(""), layers_table(e)]
+        lines += [Text(""), layers_table(e, width)]
     lines += [Text(""), Text(EXPLAIN, style="dim")]
     return Group(*lines)

@@ -1,4 +1,4 @@
-"""The terminal report of an ``archcalc.profile/1`` dict: parameters, FLOPs, latency, memory."""
+"""The terminal report of an ``archcalc.profile/2`` dict: parameters, FLOPs, latency, its stability, memory."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.text import Text
 
 from archcalc.report.text import layout
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
 
@@ -23,7 +24,7 @@ def _params_lines(params: dict) -> list[str]:
     return lines
 
 
-def _flops_lines(flops: dict):
+def _flops_lines(flops: dict, width: int | None):
     """Lines, and the table of conv/linear nodes that differ (None when all agree)."""
     compared = flops["compared_nodes"]
     differing = [n for n in flops["nodes"] if n["compared"] and n["difference"]]
@@ -41,6 +42,7 @@ def _flops_lines(flops: dict):
              for n in differing],
             [False, False, True, True, True],
             ["red"] * len(differing),
+            width, drop=[1], flex=0,
         )
     lines = [
         head,
@@ -53,18 +55,29 @@ def _flops_lines(flops: dict):
     return lines, table
 
 
-def _latency_table(batches: list[dict]):
-    headers = ["Batch", "Runs", "Median", "p10", "p90", "Images/s", "GMAC/s", "Peak memory", "Analytic peak", "Ratio"]
-    cells = []
+# The latency columns in the order a narrow width hides them: the spread's parts first, then the
+# derived rates and memory, then the spread and the threads; Verdict goes last, and Batch and Median stay.
+LATENCY_HIDE_ORDER = ("p10", "p90", "Runs", "GMAC/s", "Ratio", "Analytic peak", "Peak memory", "Images/s", "Spread",
+                      "Threads", "Verdict")
+
+
+def _latency_table(batches: list[dict], several_threads: bool, width: int | None):
+    headers = ["Batch", *(["Threads"] if several_threads else []), "Runs", "Median", "p10", "p90", "Spread",
+               "Verdict", "Images/s", "GMAC/s", "Peak memory", "Analytic peak", "Ratio"]
+    cells, styles = [], []
     for entry in batches:
-        lat, mem = entry["latency"], entry.get("memory")
+        lat, mem, stab = entry["latency"], entry.get("memory"), entry["stability"]
         macs_per_s = lat.get("macs_per_s")
+        stable = stab["verdict"] == "stable"
         row = [
             str(entry["batch"]),
+            *([str(entry["threads"])] if several_threads else []),
             str(lat["runs"]),
             f"{lat['median_s'] * 1e3:.2f} ms",
             f"{lat['p10_s'] * 1e3:.2f} ms",
             f"{lat['p90_s'] * 1e3:.2f} ms",
+            f"{(lat['p90_s'] - lat['p10_s']) / lat['median_s']:.0%}",
+            "stable" if stable else stab["kind"].upper(),
             f"{lat['images_per_s']:,.1f}",
             "-" if macs_per_s is None else f"{macs_per_s / 1e9:,.2f}",
         ]
@@ -74,30 +87,60 @@ def _latency_table(batches: list[dict]):
         else:
             row += ["-", "-", "-"]
         cells.append(row)
-    return layout(headers, cells, [True] * len(headers), [None] * len(cells))
+        styles.append(None if stable else "yellow")
+    return layout(headers, cells, [True] * len(headers), styles, width,
+                  drop=[headers.index(h) for h in LATENCY_HIDE_ORDER if h in headers])
 
 
-def renderable(result: dict):
-    """The terminal report of an ``archcalc.profile/1`` dict."""
+def _load_line(result: dict) -> str | None:
+    load = result.get("cpu_load")
+    if not load or result["device"]["type"] != "cpu":
+        return None
+    busy = "" if load["busy_cores"] is None else f", about {load['busy_cores']:.1f} busy with other work"
+    average = "" if load["load_1min"] is None else f", load average {load['load_1min']:.2f}"
+    return f"CPU      {load['cores']} cores{average}{busy}" + "".join(f"\n         warning: {a}" for a in load["advice"])
+
+
+def _seconds_line(seconds: dict) -> str:
+    parts = [(label, seconds.get(key)) for key, label in
+             (("import_torch", "import torch"), ("build", "build"), ("flops", "FLOPs"), ("load_sample", "load sample"))]
+    setup = ", ".join(f"{label} {value:.2f}" for label, value in parts if value is not None)
+    measuring = ", ".join(f"{label} {seconds[key]:.2f} s" for key, label in (("timing", "timing"), ("memory", "memory"))
+                          if key in seconds)
+    return f"Time     set-up {seconds['setup']:.2f} s ({setup}); {measuring}"
+
+
+def renderable(result: dict, width: int | None = None):
+    """The terminal report of an ``archcalc.profile/2`` dict."""
     dev, opts = result["device"], result["options"]
     shape = "×".join(map(str, result.get("input_shape") or []))
-    title = f"{result['title'] or result['name']}" + (f"  ·  input {shape}" if shape else "") + f"  ·  {result['dtype']}"
+    title = terminal(one_line(result['title'] or result['name'])) + (f"  ·  input {shape}" if shape else "") + f"  ·  {result['dtype']}"
     device = f"{dev['type']}" + (f":{dev['index']}" if dev.get("index") is not None else "") + f" ({dev['name']})"
     flags = [f for f, on in (("channels-last", opts["channels_last"]), ("compiled", opts["compile"])) if on]
     if result.get("fvcore_version"):
         flags.append(f"fvcore {result['fvcore_version']}")
-    threads = f"{result['threads']} thread" + ("" if result["threads"] == 1 else "s")
+    counts = result["threads"]
+    threads = ", ".join(map(str, counts)) + " thread" + ("" if counts == [1] else "s")
     parts = [Text(title, style="bold"),
              Text(f"Device   {device}  ·  torch {result['torch_version']}  ·  {threads}"
                   + "".join(f"  ·  {f}" for f in flags)),
              Text("\n".join(_params_lines(result["params"])))]
     if result["flops"]:
-        lines, table = _flops_lines(result["flops"])
+        lines, table = _flops_lines(result["flops"], width)
         parts.append(Text(lines[0]))
         if table is not None:
             parts.append(table)
         parts.append(Text("\n".join(lines[1:])))
-    parts += [Text(""), Text("Latency per call (inference mode)", style="bold"), _latency_table(result["batches"])]
+    load = _load_line(result)
+    if load:
+        parts.append(Text(load))
+    parts.append(Text(_seconds_line(result["seconds"])))
+    several = len(counts) > 1
+    parts += [Text(""), Text("Latency per call (inference mode)", style="bold"),
+              _latency_table(result["batches"], several, width)]
+    # One paragraph per batch, wrapped within the width: the verdict and its advice stay together.
+    parts += [Text(f"batch {e['batch']}" + (f", {e['threads']} thread" + ("s" if e["threads"] > 1 else "") if several
+                                             else "") + f": {e['stability']['advice']}") for e in result["batches"]]
     methods = sorted({e["memory"]["method"] for e in result["batches"] if e.get("memory")})
     if methods:
         parts.append(Text(

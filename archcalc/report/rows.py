@@ -32,11 +32,25 @@ class Row:
     training_only: bool
     trainable: bool
     layers: int = 1
+    backward_input_macs: int = 0
+    backward_weight_macs: int = 0
+    input_bytes: int = 0
+    weight_bytes: int = 0
+    output_bytes: int = 0
+
+    @property
+    def training_macs(self) -> int:
+        return self.macs + self.backward_input_macs + self.backward_weight_macs
+
+    @property
+    def macs_per_byte(self) -> float:
+        moved = self.input_bytes + self.weight_bytes + self.output_bytes
+        return self.macs / moved if moved else 0.0
 
 
 COLUMNS = {
     # key: (header, exact value, human value, right-aligned)
-    "name": ("Layer", lambda r: r.name, lambda r: "  " * r.depth + r.name.rsplit(".", 1)[-1] if r.depth else r.name, False),
+    "name": ("Layer", lambda r: r.name, lambda r: nested_name(r), False),
     "kind": ("Kind", lambda r: r.kind, lambda r: (f"{r.layers} layer" + "s" * (r.layers != 1)) if r.kind == "block" else r.kind, False),
     "shape": ("Output", lambda r: "x".join(map(str, r.output_shape)), lambda r: "×".join(map(str, r.output_shape)), True),
     "activations": ("Values", lambda r: r.activations, lambda r: format_count(r.activations) if r.activations else "-", True),
@@ -44,17 +58,55 @@ COLUMNS = {
     "params": ("Params", lambda r: r.params, lambda r: f"{r.params:,}" if r.params else "-", True),
     "weights": ("Weights", lambda r: r.weights, lambda r: f"{r.weights:,}" if r.weights else "-", True),
     "biases": ("Biases", lambda r: r.biases, lambda r: f"{r.biases:,}" if r.biases else "-", True),
+    "trainable": ("Trainable", lambda r: "true" if r.trainable else "false",
+                  lambda r: ("yes" if r.trainable else "frozen") if r.params else "-", False),
     "macs": ("MACs", lambda r: r.macs, lambda r: format_count(r.macs) if r.macs else "-", True),
     "other_ops": ("Other ops", lambda r: r.other_ops, lambda r: format_count(r.other_ops) if r.other_ops else "-", True),
-    "rf": ("RF", lambda r: _pair(r.receptive_field), lambda r: _pair(r.receptive_field), True),
-    "jump": ("Jump", lambda r: _pair(r.jump), lambda r: _pair(r.jump), True),
+    "rf": ("RF", lambda r: _pair(r.receptive_field, "x"), lambda r: _pair(r.receptive_field), True),
+    "jump": ("Jump", lambda r: _pair(r.jump, "x"), lambda r: _pair(r.jump), True),
     "block": ("Block", lambda r: r.block or "", lambda r: r.block or "", False),
+    "backward_input_macs": ("Bwd input", lambda r: r.backward_input_macs, lambda r: _count(r.backward_input_macs), True),
+    "backward_weight_macs": ("Bwd weights", lambda r: r.backward_weight_macs, lambda r: _count(r.backward_weight_macs), True),
+    "training_macs": ("Train MACs", lambda r: r.training_macs, lambda r: _count(r.training_macs), True),
+    "input_bytes": ("Read in", lambda r: r.input_bytes, lambda r: _bytes(r.input_bytes), True),
+    "weight_bytes": ("Read W", lambda r: r.weight_bytes, lambda r: _bytes(r.weight_bytes), True),
+    "output_bytes": ("Written", lambda r: r.output_bytes, lambda r: _bytes(r.output_bytes), True),
+    "macs_per_byte": ("MACs/B", lambda r: round(r.macs_per_byte, 4), lambda r: f"{r.macs_per_byte:.1f}" if r.macs else "-", True),
 }
 DEFAULT_COLUMNS = ("name", "kind", "shape", "activations", "memory", "params", "macs", "rf")
+# `summary --training`: what one training step multiplies, by where the backward pass sends it.
+TRAINING_COLUMNS = ("name", "kind", "shape", "params", "macs", "backward_input_macs", "backward_weight_macs",
+                    "training_macs")
+# `summary --traffic`: the bytes each node moves on its own, and its arithmetic intensity.
+TRAFFIC_COLUMNS = ("name", "kind", "shape", "macs", "input_bytes", "weight_bytes", "output_bytes", "macs_per_byte")
 
 
-def _pair(values: list[int]) -> str:
-    return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
+def _count(value: int) -> str:
+    return format_count(value) if value else "-"
+
+
+def _bytes(value: int) -> str:
+    return format_bytes(value) if value else "-"
+# Columns whose exact values are bytes: machine formats name them <key>_bytes.
+BYTE_COLUMNS = {"memory"}
+# The order in which a table too wide for its width hides columns (docs/decisions.md):
+# the optional detail first, then what another column says again (Values beside
+# Memory, Kind beside the name), the layer name never.
+HIDE_ORDER = ("block", "jump", "other_ops", "biases", "weights", "trainable", "activations", "kind",
+              "macs_per_byte", "input_bytes", "weight_bytes", "output_bytes",
+              "backward_input_macs", "backward_weight_macs", "training_macs", "rf", "memory", "shape", "macs", "params")
+
+
+def nested_name(row: Row) -> str:
+    """The name under its block's indentation: a layer by its last part, a block by its
+    whole path, so every row has its block's full path at most a block's length above."""
+    if not row.depth:
+        return row.name
+    return "  " * row.depth + (row.name if row.kind == "block" else row.name.rsplit(".", 1)[-1])
+
+
+def _pair(values: list[int], times: str = "×") -> str:
+    return str(values[0]) if values[0] == values[1] else f"{values[0]}{times}{values[1]}"
 
 
 def _depth(block: str | None) -> int:
@@ -66,7 +118,9 @@ def _row(m: LayerMetrics) -> Row:
         name=m.name, depth=_depth(m.block), kind=m.kind, block=m.block, output_shape=m.output_shape,
         activations=m.activations, activation_bytes=m.activation_bytes, params=m.params, weights=m.weights,
         biases=m.biases, macs=m.macs, other_ops=m.other_ops, receptive_field=m.receptive_field, jump=m.jump,
-        training_only=m.training_only, trainable=m.trainable,
+        training_only=m.training_only, trainable=m.trainable, backward_input_macs=m.backward_input_macs,
+        backward_weight_macs=m.backward_weight_macs, input_bytes=m.input_bytes, weight_bytes=m.weight_bytes,
+        output_bytes=m.output_bytes,
     )
 
 
@@ -74,7 +128,8 @@ def _fold(block: Row, row: Row) -> None:
     block.layers += 1
     block.output_shape, block.jump = row.output_shape, row.jump
     block.receptive_field = max(block.receptive_field, row.receptive_field, key=max)
-    for attr in ("activations", "activation_bytes", "params", "weights", "biases", "macs", "other_ops"):
+    for attr in ("activations", "activation_bytes", "params", "weights", "biases", "macs", "other_ops",
+                 "backward_input_macs", "backward_weight_macs", "input_bytes", "weight_bytes", "output_bytes"):
         setattr(block, attr, getattr(block, attr) + getattr(row, attr))
     block.training_only = block.training_only and row.training_only
     block.trainable = block.trainable or row.trainable

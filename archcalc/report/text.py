@@ -8,22 +8,34 @@ colour appears on a terminal and plain, stable text everywhere else.
 For the same reason the summary table reaches rich as :class:`TableLines`, which
 hands rich the segments its ``Text`` would render without splitting the text into
 lines again: 0.28 s instead of 0.98 s to print 10,000 layers (benchmarks/hot_path.py).
+
+Where the output is plain text anyway (a pipe, a file), :func:`summary_plain` gives
+the same characters without rich, whose console costs more to import than the whole
+analysis of VGG-16; rich is imported only by the functions that use it.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+import unicodedata
+from itertools import chain
+from typing import TYPE_CHECKING, Sequence
 
-from rich.console import Group
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Span, Text
-
-from archcalc.analysis import Analysis
 from archcalc.collector import paused_gc
-from archcalc.report.rows import COLUMNS, Row
+from archcalc.report.fit import Fitted, fit_table, hidden_note
+from archcalc.report.rows import COLUMNS, HIDE_ORDER, Row
+from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
 
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from archcalc.analysis import Analysis
+
+# Where the figures of a totals line begin ("Params        ...").
+TOTALS_INDENT = 14
+# A table longer than this many rows gets a hint at shorter --depth views.
+LONG_TABLE = 100
 CONVENTIONS = (
     "MACs = multiply-accumulates (conv: H_out·W_out·C_out·k_h·k_w·C_in/groups; linear: in·out); "
     "FLOPs = 2 × MACs. Bias adds, pooling, activations and normalisation are not MACs."
@@ -31,19 +43,19 @@ CONVENTIONS = (
 
 
 def layout(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool],
-           styles: Sequence[str | None]) -> Text:
-    """Aligned columns under a bold header and a rule, one styled line per row."""
-    return TableLines(aligned_lines(headers, cells, right), list(styles)).text()
+           styles: Sequence[str | None], width: int | None = None, drop: Sequence[int] = (),
+           flex: int | None = None, wrap: bool = False):
+    """Aligned columns under a bold header and a rule, one styled line per row, fitted
+    to ``width`` (see :func:`archcalc.report.fit.fit_table`), with the note of what
+    fitting hid when it hid anything. Every header and cell passes the terminal sink."""
+    from rich.console import Group
+    from rich.text import Text
 
-
-def aligned_lines(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool]) -> list[str]:
-    """The header, a rule under it and one line per row, each column padded to its widest cell."""
-    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)).rstrip()
-
-    return [line(headers), "─" * (sum(widths) + 2 * (len(widths) - 1)), *map(line, cells)]
+    fitted = fit_table(list(map(terminal, headers)), [list(map(terminal, row)) for row in cells], right, width, drop,
+                       flex, wrap)
+    table = TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line])
+    note = hidden_note(fitted, width) if width is not None else None
+    return Group(table, Text(note, style="dim")) if note else table
 
 
 class TableLines:
@@ -56,11 +68,14 @@ class TableLines:
     figures, kinds and node names, which the spec reader limits to identifiers.
     """
 
-    def __init__(self, lines: list[str], styles: list[str | None]) -> None:
+    def __init__(self, lines: list[str], styles: list[str | None], fitted: Fitted | None = None) -> None:
         self.lines = lines  # header, rule, then one per row
         self.styles = ["bold", None, *styles]  # one per line
+        self.fitted = fitted  # what fitting the table to a width hid, when it was fitted
 
     def text(self) -> Text:
+        from rich.text import Span, Text
+
         spans, offset = [], 0
         for line, style in zip(self.lines, self.styles):
             if style and line:
@@ -69,6 +84,9 @@ class TableLines:
         return Text("\n".join(self.lines), no_wrap=True, overflow="ignore", spans=spans)
 
     def __rich_console__(self, console, options):
+        from rich.segment import Segment
+        from rich.style import Style
+
         if (options.justify or "default") != "default":
             yield from self.text().__rich_console__(console, options)
             return
@@ -92,15 +110,41 @@ class TableLines:
         return self.text().__rich_measure__(console, options)
 
 
-def summary_table(rows: Sequence[Row], columns: Sequence[str]) -> TableLines:
-    """The layer table: the chosen columns, block rows bold, training-only rows dim."""
+def summary_table(rows: Sequence[Row], columns: Sequence[str], width: int | None = None,
+                  full_names: bool = False) -> TableLines:
+    """The layer table: the chosen columns, block rows bold, training-only rows dim.
+
+    Within ``width``, columns are hidden in the order of ``HIDE_ORDER`` and names
+    shortened in the middle; the table's ``fitted`` records what was hidden.
+    """
     with paused_gc():
-        lines = aligned_lines(
+        human = [COLUMNS[key][2] for key in columns]
+        if full_names and "name" in columns:
+            human[columns.index("name")] = COLUMNS["name"][1]
+        fitted = fit_table(
             [COLUMNS[key][0] for key in columns],
-            [[COLUMNS[key][2](row) for key in columns] for row in rows],
+            [[cell(row) for cell in human] for row in rows],
             [COLUMNS[key][3] for key in columns],
+            width,
+            drop=[columns.index(key) for key in HIDE_ORDER if key in columns],
+            flex=columns.index("name") if "name" in columns else None,
         )
-    return TableLines(lines, ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows])
+    styles = ["dim" if row.training_only else ("bold" if row.kind == "block" else None) for row in rows]
+    return TableLines(fitted.lines, [styles[r] for r in fitted.row_of_line], fitted)
+
+
+def depth_hint(rows: Sequence[Row], threshold: int = LONG_TABLE) -> str | None:
+    """For a table longer than ``threshold`` rows, what --depth 1 and 2 would show instead."""
+    if len(rows) <= threshold:
+        return None
+    options = []
+    for depth in (1, 2):
+        count = sum(1 for row in rows if row.depth < depth)
+        if count < len(rows) and (not options or count > options[-1][1]):
+            options.append((depth, count))
+    if not options:
+        return None
+    return f"{len(rows):,} rows: " + ", ".join(f"--depth {d} shows {n:,}" for d, n in options) + "."
 
 
 def totals_lines(analysis: Analysis) -> list[str]:
@@ -117,6 +161,10 @@ def totals_lines(analysis: Analysis) -> list[str]:
         )
     lines += [
         f"MACs          {format_count(t['macs'], 2)} ({t['macs']:,})  ·  FLOPs (2 × MACs) {format_count(t['flops'], 2)}",
+        training_line(t),
+        f"Traffic       {format_bytes(t['bytes_moved'])} moved = {format_bytes(t['input_bytes'])} inputs + "
+        f"{format_bytes(t['weight_bytes'])} weights read + {format_bytes(t['output_bytes'])} written "
+        f"(each layer alone, no reuse)  ·  {t['macs_per_byte']:.1f} MACs/byte",
         f"Activations   {t['activations']:,} values = {format_bytes(t['activation_bytes'])} "
         f"(sum over nodes, input included)  ·  peak live {format_bytes(t['peak_activation_bytes'])}",
         f"Param memory  {format_bytes(t['param_bytes'])} ({analysis.dtype})",
@@ -125,17 +173,117 @@ def totals_lines(analysis: Analysis) -> list[str]:
     return lines
 
 
-def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str]):
+def training_line(t) -> str:
+    """The MACs of one training step, by where the backward pass sends them (summary and memory)."""
+    forward = t["step_forward_macs"]
+    ratio = f"  ({t['training_macs'] / forward:.2f} × forward)" if forward else ""
+    return (f"Training step {format_count(t['training_macs'], 2)} MACs = forward {format_count(forward, 2)} + "
+            f"backward to inputs {format_count(t['backward_input_macs'], 2)} + to weights "
+            f"{format_count(t['backward_weight_macs'], 2)}{ratio}")
+
+
+def _heading(analysis: Analysis) -> str:
     g = analysis.graph
-    heading = (
-        f"{g.title or g.name}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
+    return (
+        f"{terminal(one_line(g.title or g.name))}  ·  input {'×'.join(map(str, g.input.shape))}  ·  "
         f"batch {analysis.batch}  ·  {analysis.dtype}"
     )
+
+
+def _summary_parts(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int | None,
+                   full_names: bool) -> tuple[TableLines, list[str], list[str]]:
+    """The layer table, the notes under it (what fitting hid, the --depth hint) and the totals."""
+    table = summary_table(rows, columns, width, full_names)
+    notes = [hidden_note(table.fitted, width) if width is not None else None, depth_hint(rows)]
+    totals = totals_lines(analysis) if width is None else wrap_totals(totals_lines(analysis), width)
+    return table, [note for note in notes if note], totals
+
+
+def summary_renderable(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int | None = None,
+                       full_names: bool = False):
+    """Heading, layer table, what fitting it hid, the --depth hint, totals and conventions."""
+    from rich.console import Group
+    from rich.text import Text
+
+    table, notes, totals = _summary_parts(analysis, rows, columns, width, full_names)
     return Group(
-        Text(heading, style="bold"),
+        Text(_heading(analysis), style="bold"),
         Text(""),
-        summary_table(rows, columns),
+        table,
+        *[Text(note, style="dim") for note in notes],
         Text(""),
-        Text("\n".join(totals_lines(analysis))),
+        Text("\n".join(totals)),
         Text(CONVENTIONS, style="dim"),
     )
+
+
+def wrap_totals(lines: Sequence[str], width: int) -> list[str]:
+    """Totals lines too long for ``width`` broken at their ' · ' separators, each
+    continuation under the figures (a label never ends a line without its figure);
+    a piece still too long is broken between words, its continuation indented too."""
+    wrapped = []
+    for line in lines:
+        if len(line) <= width:
+            wrapped.append(line)
+            continue
+        pieces = [p.strip() for p in line[TOTALS_INDENT:].split(" · ")]
+        current = line[:TOTALS_INDENT] + pieces[0]
+        for piece in pieces[1:]:
+            if len(current) + 3 + len(piece) <= width:
+                current += " · " + piece
+            else:
+                wrapped += _hanging(current, width)
+                current = " " * TOTALS_INDENT + piece
+        wrapped += _hanging(current, width)
+    return wrapped
+
+
+def _hanging(line: str, width: int) -> list[str]:
+    """One totals line broken between words to fit ``width``, continuations under the figures."""
+    if len(line) <= width:
+        return [line]
+    first, *words = line[TOTALS_INDENT:].split(" ")
+    lines, current = [], line[:TOTALS_INDENT] + first
+    for word in words:
+        if len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = " " * TOTALS_INDENT + word
+        else:
+            current += " " + word
+    lines.append(current)
+    return lines
+
+
+def summary_plain(analysis: Analysis, rows: Sequence[Row], columns: Sequence[str], width: int,
+                  full_names: bool = False) -> str | None:
+    """What :func:`summary_renderable` prints at ``width`` on a plain console
+    (``archcalc.cli.options.plain_text``), built without rich.
+
+    The table and its notes are fitted as for rich; the other text is wrapped as rich
+    wraps it (:func:`rich_wrap`). None when that is not certain: a character other
+    than one cell wide, or a word or table line longer than the width (rich would
+    fold or crop it).
+    """
+    table, notes, totals = _summary_parts(analysis, rows, columns, width, full_names)
+    wrapped = [rich_wrap(text, width) for text in [_heading(analysis), "", *notes, "", *totals, CONVENTIONS]]
+    if None in wrapped or any(len(line) > width for line in table.lines):
+        return None
+    before, after = wrapped[:2], wrapped[2:]
+    return "\n".join([*chain(*before), *table.lines, *chain(*after)]) + "\n"
+
+
+def rich_wrap(text: str, width: int) -> list[str] | None:
+    """``text`` broken into lines as rich wraps it (``rich._wrap.divide_line``: greedy, a
+    word with the spaces after it, a word fitting when it does without them), trailing
+    spaces dropped; None where rich would measure or fold differently."""
+    if any(unicodedata.east_asian_width(c) in "WF" or unicodedata.combining(c) for c in text if not c.isascii()):
+        return None
+    lines, current = [], ""
+    for word in re.findall(r"\s*\S+\s*", text) or [text]:
+        if len(word.rstrip()) > width:
+            return None
+        if current and len(current) + len(word.rstrip()) > width:
+            lines.append(current.rstrip())
+            current = ""
+        current += word
+    return [*lines, current.rstrip()]

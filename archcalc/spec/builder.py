@@ -6,14 +6,22 @@ each output shape as it goes. Expressions are evaluated where they are used, so
 ``$in`` (the input channels), ``$h`` and ``$w`` are known, and block arguments
 see the caller's values. Every error is raised as a SpecError at the exact
 spot of the spec text that caused it.
+
+With ``all_errors`` (what `archcalc check` asks for) an error confined to one layer
+(an unknown kind or argument, a value of the wrong type, a shape its rule refuses)
+is recorded and the layer replaced by a placeholder that passes its input on, so
+the rest of the spec is still read; errors in layers after a placeholder that may
+be its consequences (shapes, expressions) are left out. All are raised at the end
+as one :class:`~archcalc.errors.SpecErrors`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from archcalc.collector import paused_gc
-from archcalc.errors import Location, SpecError
+from archcalc.errors import Location, SpecError, SpecErrors, SpecWarning
 from archcalc.graph import Graph, Node
 from archcalc.limits import LIMITS, raise_hint
 from archcalc.ops import REGISTRY, Op, OpError
@@ -24,7 +32,7 @@ from archcalc.spec.fields import FieldError, convert, default_value
 from archcalc.spec.language import (
     CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, TOP_KEYS, describe_raw,
 )
-from archcalc.spec.scope import Item, Scope
+from archcalc.spec.scope import BLOCK_IN, Item, Scope, block_input, call_note
 from archcalc.spec.sections import Sections
 from archcalc.spec.yaml_loader import LList, LMap
 from archcalc.suggest import did_you_mean
@@ -34,12 +42,14 @@ _QUOTE_HINT = (
     "e.g. `out: \"max(16, width)\"`"
 )
 _IN, _H, _W = dollar_name("in"), dollar_name("h"), dollar_name("w")
+_USES_IN = re.compile(r"\$in\b")
 
 
 class Builder(Sections, Constructs):
     """Builds the layer graph of one parsed spec: :meth:`build`, once."""
 
-    def __init__(self, doc, source_name: str, overrides: Mapping[str, Any] | None, input_shape):
+    def __init__(self, doc, source_name: str, overrides: Mapping[str, Any] | None, input_shape,
+                 all_errors: bool = False):
         if not isinstance(doc, LMap):
             loc = doc.loc() if isinstance(doc, LList) else Location(source_name, 1, 1)
             raise SpecError("a spec is a mapping with at least `input:` and `layers:`", loc)
@@ -52,6 +62,7 @@ class Builder(Sections, Constructs):
         self.blocks: dict[str, LMap] = {}
         self.edges = 0
         self.depth = 0  # layer lists being built, one inside the other
+        self.aliases: list[Location] = []  # YAML aliases whose copied text is being built, innermost last
         self._written: dict[str, Location] | None = None
         self.graph: Graph | None = None
         self._field_names: dict[Op, list[str]] = {}  # per layer kind, for arguments()
@@ -59,12 +70,24 @@ class Builder(Sections, Constructs):
         # (nodes before, copies, item) of each repeat whose first copy is being built
         self.first_copies: list[tuple[int, int, Item]] = []
         self._allowed: dict[str, set[str]] = {}  # per item head, for split()
+        self.warnings: list[SpecWarning] = []
+        self.ignored: dict[str, frozenset[str]] = {}  # node name -> warning codes silenced for it
+        self.calls: list[tuple] = []  # the block calls being built, outermost first, for notes
+        self.block_starts: list[int] = []  # and the number of nodes built before each
+        self.errors: list[SpecError] | None = [] if all_errors else None  # recorded so far
+        self.poisoned: set[int] = set()  # ids of placeholders and of the nodes built from them
 
     # --- top level --------------------------------------------------------
     def build(self) -> Graph:
         try:
             with paused_gc():
                 return self._build()
+        except SpecErrors:
+            raise
+        except SpecError as error:
+            if self.errors:  # one that stops the build, after some recorded ones
+                raise SpecErrors([*self.errors, error]) from None
+            raise
         except RecursionError:  # a backstop: the depth limits should stop any spec before this
             raise SpecError(
                 "the spec nests layers too deeply to build", self.doc.loc(),
@@ -92,13 +115,21 @@ class Builder(Sections, Constructs):
             if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 self.fail(f"`{key}` expected text, got {describe_raw(value)}", doc.value_loc(key))
             texts[key] = "" if value is None else str(value)
+            if texts[key]:
+                self.check_text(texts[key], doc.value_loc(key), f"`{key}`", free=key != "name")
         values = self.variables()
+        ignore, tensor_cores = self.lint_settings()
         self.graph = Graph(
             name=texts["name"] or self.source_name,
             title=texts["title"],
             source=texts["source"],
             variables={k: v for k, v in values.items() if not k.startswith("__")},
             file=self.source_name,
+            ignore=ignore,
+            tensor_cores=tensor_cores,
+            spec=doc,
+            warnings=self.warnings,
+            ignored=self.ignored,
         )
         defaults = self.defaults(doc.get("defaults"), doc.value_loc("defaults") if "defaults" in doc else None, {})
         self.read_blocks()
@@ -108,7 +139,10 @@ class Builder(Sections, Constructs):
         )
         start.shape = start.op.output_shape(start)
         self.names["input"] = start
+        block_input(values, start)
         last = self.layer_list(doc["layers"], doc.value_loc("layers"), scope, start, "layers", fresh=False)
+        if self.errors:
+            raise SpecErrors(self.errors)
         self.graph.outputs = self.outputs(last, scope)
         self.graph.expectations = self.expectations()
         self.graph.reference = self.reference()
@@ -131,11 +165,24 @@ class Builder(Sections, Constructs):
             )
         sole = fresh and len(raw) == 1
         self.depth += 1
+        aliased = raw.pos != (loc.line, loc.column)  # a list written elsewhere, repeated by `*alias`
+        if aliased:
+            self.aliases.append(loc)
         try:
             for i, entry in enumerate(raw):
-                cur = self.item(self.split(entry, raw.item_loc(i)), scope, cur, sole)
+                where = raw.item_loc(i)
+                copied = isinstance(entry, LMap) and entry.pos != (where.line, where.column)
+                if copied:
+                    self.aliases.append(where)
+                try:
+                    cur = self.item(self.split(entry, where), scope, cur, sole)
+                finally:
+                    if copied:
+                        self.aliases.pop()
         finally:
             self.depth -= 1
+            if aliased:
+                self.aliases.pop()
         return cur
 
     def split(self, entry, loc: Location) -> Item:
@@ -208,12 +255,49 @@ class Builder(Sections, Constructs):
             return self.block_call(item, scope, cur, sole)
         if op is None:
             known = [*REGISTRY.ops, *self.blocks, *CONSTRUCT_KEYS]
-            self.fail(
+            error = SpecError(
                 f"unknown layer kind '{head}'" + did_you_mean(head, known),
                 item.loc,
                 hint="see `archcalc kinds` or docs/spec-format.md for the layer kinds",
             )
+            return self.placeholder(error, item, scope, cur, head if NAME.match(head) else "layer")
         return self.layer(op, item, scope, cur)
+
+    # --- errors confined to one layer ------------------------------------
+    def record(self, error: SpecError) -> None:
+        """Keep an error and go on reading; stop at the limit."""
+        error.notes.extend(call_note(*frame) for frame in reversed(self.calls))
+        self.errors.append(error)
+        if len(self.errors) >= LIMITS.max_errors:
+            self.errors[-1].notes.append(
+                f"stopped after {LIMITS.max_errors} errors; " + raise_hint("max_errors"))
+            raise SpecErrors(self.errors)
+
+    def tainted(self, nodes) -> bool:
+        """Whether any of ``nodes`` is, or is built from, a placeholder."""
+        return bool(self.poisoned) and any(id(n) in self.poisoned for n in nodes)
+
+    def layer_failed(self, error: SpecError, inputs: list[Node], consequence: bool) -> None:
+        """Raise ``error``, or with ``all_errors`` record it (unless it may be a consequence of an
+        earlier error: ``consequence`` and an input built from a placeholder) and return."""
+        if self.errors is None:
+            raise error
+        if not (consequence and self.tainted(inputs)):
+            self.record(error)
+
+    def placeholder(self, error: SpecError, item: Item, scope: Scope, cur: Node, base: str,
+                    name: str | None = None) -> Node:
+        """In place of a layer that cannot be built: its input, passed on under the layer's name
+        (``name``, else its `name:` if valid, else an automatic one from ``base``)."""
+        self.layer_failed(error, [cur], consequence=False)
+        if name is None:
+            written = item.meta.get("name")
+            if written is not None and not (isinstance(written, str) and NAME.match(written)):
+                del item.meta["name"]
+            name = scope.full(self.local_name(item, scope, base))
+        node = self.add_node(REGISTRY.get("identity"), name, [cur], {}, {}, item.loc, scope, scope.frozen)
+        self.poisoned.add(id(node))
+        return node
 
     def condition(self, item: Item, scope: Scope, cur: Node) -> bool:
         """The value of an item's `when:`; a false condition leaves the item out."""
@@ -234,6 +318,8 @@ class Builder(Sections, Constructs):
         values[dollar_name("in")] = cur.shape[0]
         if len(cur.shape) == 3:
             values[dollar_name("h")], values[dollar_name("w")] = cur.shape[1], cur.shape[2]
+        if "from" not in item.meta:
+            self.check_in(raw, loc, scope, cur, None)
         try:
             return bool(evaluate(raw, values))
         except ExpressionError as exc:
@@ -250,11 +336,37 @@ class Builder(Sections, Constructs):
                 if full not in self.names and full not in self.scope_outputs:
                     return local
         if not isinstance(name, str) or not NAME.match(name):
-            self.fail(
-                f"`name` expected letters, digits, '_' or '-' (no dots), got {describe_raw(name)}",
-                item.meta_locs["name"],
-            )
+            rule = ("must not start with a digit" if isinstance(name, str) and name[:1].isdigit()
+                    else "expected letters, digits, '_' or '-' (no dots)")
+            self.fail(f"`name` {rule}, got {describe_raw(name)}", item.meta_locs["name"])
         return name
+
+    def ignoring(self, item: Item, scope: Scope) -> frozenset[str]:
+        """The warning codes silenced for what ``item`` builds: its `ignore:` and its scope's."""
+        if "ignore" not in item.meta:
+            return scope.ignore
+        return scope.ignore | self.codes(item.meta["ignore"], item.meta_locs["ignore"], "`ignore`")
+
+    def check_in(self, raw, loc: Location, scope: Scope, src: Node, node: str | None) -> None:
+        """Warn when `$in` in ``raw`` is not the channels of the enclosing block's input.
+
+        Only where a layer of the block changed them: not for items with `from:` (whoever names
+        an input knows whose channels `$in` are), nor for inputs from outside the block.
+        """
+        if (type(raw) is not str or not scope.blocks_open or src.shape[0] == scope.values[BLOCK_IN]
+                or src.index < self.block_starts[-1]):
+            return
+        found = _USES_IN.search(raw)
+        if found is None:
+            return
+        self.warnings.append(SpecWarning(
+            f"`$in` here is {src.shape[0]}, the channels of '{src.name}', not {scope.values[BLOCK_IN]}, the "
+            f"channels of the input of block '{scope.blocks_open[-1]}'",
+            loc.within(raw, found.start()), node,
+            hint="write `$block_in` for the block's input channels; if the input of this layer is meant, "
+            "write `ignore: [changed-in]` on it",
+            code="changed-in",
+        ))
 
     def enter(self, item: Item, scope: Scope, base: str, sole: bool, **changes) -> Scope:
         """The scope a structured item builds in.
@@ -267,9 +379,10 @@ class Builder(Sections, Constructs):
         frozen = self.frozen(item, scope)
         merge = REGISTRY.get(base)
         unscoped = base in CONSTRUCT_KEYS or (merge is not None and merge.branch_merge)
+        ignore = self.ignoring(item, scope)
         if "name" not in item.meta and (unscoped or (sole and scope.path)):
-            return scope.same(frozen=frozen, **changes)
-        return scope.child(self.local_name(item, scope, base), frozen=frozen, **changes)
+            return scope.same(frozen=frozen, ignore=ignore, **changes)
+        return scope.child(self.local_name(item, scope, base), frozen=frozen, ignore=ignore, **changes)
 
     def close(self, scope: Scope, out: Node) -> Node:
         label = scope.label
@@ -368,12 +481,20 @@ class Builder(Sections, Constructs):
 
     # --- plain layers -----------------------------------------------------
     def layer(self, op: Op, item: Item, scope: Scope, cur: Node) -> Node:
-        name = scope.full(self.local_name(item, scope, op.kind))
+        try:
+            name = scope.full(self.local_name(item, scope, op.kind))
+        except SpecError as error:  # a bad `name:`
+            return self.placeholder(error, item, scope, cur, op.kind)
         owner = f"{op.kind} '{name}'"
         known = self._field_names.get(op)
         if known is None:
             known = self._field_names[op] = [f.name for f in op.fields]
-        args, arg_locs = self.arguments(owner, op.positional, known, item, name)
+        if "ignore" in item.meta:
+            scope = scope.same(ignore=self.ignoring(item, scope))
+        try:
+            args, arg_locs = self.arguments(owner, op.positional, known, item, name)
+        except SpecError as error:
+            return self.placeholder(error, item, scope, cur, op.kind, name)
         inputs = self.inputs(item, scope, cur, name, owner)
         name_loc = item.meta_locs.get("name")
         return self.add_node(op, name, inputs, args, arg_locs, item.loc, scope, self.frozen(item, scope, owner),
@@ -437,21 +558,31 @@ class Builder(Sections, Constructs):
         known = list(known)
         return f"{owner} has no argument '{key}'" + did_you_mean(key, known)
 
+    def duplicate(self, name: str, loc: Location, name_loc: Location | None):
+        """Refuse a second node called ``name``, at the text that repeats it: the `name:`, or
+        the YAML alias that copied it (with a note pointing at the name in the anchor)."""
+        first = self.names[name]
+        where = ""
+        if first.location is not None:
+            same = first.location.file == loc.file
+            where = f" at line {first.location.line}" if same else f" at {first.location}"
+        message = f"duplicate node name '{name}': {first.kind} '{name}' is already defined{where}"
+        if self.aliases and first.location == loc:
+            alias = self.aliases[-1]
+            text = alias.source_line[alias.column - 1:] if alias.source_line else ""
+            shown = text.split()[0].rstrip(",]}") if text.startswith("*") else "the alias"
+            raise SpecError(
+                f"{message}, and the alias {shown} repeats it", alias, node=name,
+                notes=[f"{name_loc or loc}: the name is written here, in the anchored text"],
+                hint="give the copy another name (a block called twice, or `repeat:`, names each copy)",
+            )
+        self.fail(message, name_loc or loc, name, hint="give this node another `name:`")
+
     def add_node(self, op: Op, name: str, inputs: list[Node], raw_args: dict, arg_locs: dict,
                  loc: Location, scope: Scope, frozen: bool, use_defaults: bool = True,
                  name_loc: Location | None = None, from_loc: Location | None = None) -> Node:
         if name in self.names:
-            first = self.names[name]
-            where = ""
-            if first.location is not None:
-                same = first.location.file == loc.file
-                where = f" at line {first.location.line}" if same else f" at {first.location}"
-            self.fail(
-                f"duplicate node name '{name}': {first.kind} '{name}' is already defined{where}",
-                name_loc or loc,
-                name,
-                hint="give this node another `name:`",
-            )
+            self.duplicate(name, loc, name_loc)
         if len(self.graph.nodes) >= LIMITS.max_nodes:
             self.fail(f"the network has more than {LIMITS.max_nodes:,} nodes (reached at {op.kind} '{name}')",
                       loc, name, hint="check the `repeat:` counts; " + raise_hint("max_nodes"))
@@ -483,6 +614,8 @@ class Builder(Sections, Constructs):
         values[_IN] = first[0]
         if len(first) == 3:
             values[_H], values[_W] = first[1], first[2]
+        # `$in` of a layer that names its input (`from:`) means that input
+        shifted = bool(scope.blocks_open) and first[0] != values[BLOCK_IN] and from_loc is None
         defaults = scope.defaults.get(op.kind) if use_defaults else None
         args, locs = {}, {}
         owner = f"{op.kind} '{name}'"
@@ -490,6 +623,7 @@ class Builder(Sections, Constructs):
         if fields is None:  # Fields are frozen, so their defaults can be made once per kind
             fields = self._fields[op] = [(f, f.name, f.required, None if f.required else default_value(f))
                                          for f in op.fields]
+        failed = False
         for f, fname, required, default in fields:
             if fname in raw_args:
                 raw, where = raw_args[fname], arg_locs.get(fname, loc)
@@ -499,24 +633,44 @@ class Builder(Sections, Constructs):
                 example = f"`{op.kind}: {{{f.name}: ...}}`"
                 if op.positional and op.positional[0] == f.name:
                     example += f" or `{op.kind}: [{', '.join(op.positional)}]`"
-                self.fail(f"{op.kind} '{name}' needs argument '{f.name}' ({f.doc})", loc, name,
-                          hint=f"write {example}")
+                self.layer_failed(SpecError(f"{op.kind} '{name}' needs argument '{f.name}' ({f.doc})", loc, name,
+                                            hint=f"write {example}"), inputs, consequence=False)
+                failed = True
+                break
             else:
                 args[fname] = default
                 continue
+            if shifted:
+                self.check_in(raw, where, scope, inputs[0], name)
             try:
                 args[fname] = convert(f, raw, values, owner)
             except FieldError as exc:
-                self.fail_value(exc, where, name)
+                # a value that reads the input's shape may be wrong because the input is
+                self.layer_failed(self.value_error(exc, where, name), inputs,
+                                  consequence=isinstance(raw, str) and "$" in raw)
+                failed = True
+                break
             locs[fname] = where
         node = Node(name, op, args, inputs, scope.label, loc, frozen or not op.trainable, locs)
-        try:
-            node.derived = op.derive(node)
-            node.shape = op.output_shape(node)
-        except OpError as exc:
-            self.fail(str(exc), locs.get(exc.field, loc) if exc.field else loc, name)
+        if not failed:
+            try:
+                node.derived = op.derive(node)
+                node.shape = op.output_shape(node)
+            except OpError as exc:
+                error = SpecError(str(exc), locs.get(exc.field, loc) if exc.field else loc, name)
+                self.layer_failed(error, inputs, consequence=True)
+                failed = True
         if node.shape and max(node.shape) > LIMITS.max_integer:
-            self.fail(f"{op.kind} '{name}' output {describe(node.shape)} is beyond any real network", loc, name)
+            error = SpecError(f"{op.kind} '{name}' output {describe(node.shape)} is beyond any real network", loc,
+                              name)
+            self.layer_failed(error, inputs, consequence=True)
+            failed = True
+        if failed:
+            node.shape = inputs[0].shape
+        if failed or self.tainted(inputs):
+            self.poisoned.add(id(node))
+        if scope.ignore:
+            self.ignored[name] = scope.ignore
         self.names[name] = node
         return self.graph.add(node)
 
@@ -524,3 +678,4 @@ class Builder(Sections, Constructs):
 def _unbalanced(text) -> int:
     """Open minus closed parentheses of a string (0 for anything else)."""
     return text.count("(") - text.count(")") if isinstance(text, str) else 0
+

@@ -5,7 +5,7 @@ Mixed into :class:`~archcalc.spec.builder.Builder`, whose layer-list walk they c
 
 from __future__ import annotations
 
-from archcalc.errors import Location, SpecError
+from archcalc.errors import Location, SpecError, SpecErrors
 from archcalc.graph import Node
 from archcalc.limits import LIMITS, raise_hint
 from archcalc.ops import REGISTRY
@@ -13,7 +13,7 @@ from archcalc.ops.base import describe
 from archcalc.spec.expressions import dollar_name
 from archcalc.spec.fields import FieldError, integer
 from archcalc.spec.language import NAME, SHORTCUTS, describe_raw
-from archcalc.spec.scope import Item, Scope
+from archcalc.spec.scope import Item, Scope, block_input, call_note
 from archcalc.spec.yaml_loader import LList, LMap
 from archcalc.suggest import did_you_mean
 
@@ -51,8 +51,11 @@ class Constructs:
             caller[dollar_name("h")], caller[dollar_name("w")] = src.shape[1], src.shape[2]
         values = {k: v for k, v in self.graph.variables.items()}
         values.update({k: caller[k] for k in caller if k.startswith("__")})
+        block_input(values, src)
         for p in names:
             if p in raw_args:
+                if "from" not in item.meta:
+                    self.check_in(raw_args[p], arg_locs[p], scope, src, None)
                 values[p] = self.value(raw_args[p], caller, arg_locs[p], f"block '{bname}': argument '{p}'")
             elif isinstance(params, LMap) and params[p] is not None:
                 values[p] = self.value(params[p], values, params.value_loc(p),
@@ -68,15 +71,19 @@ class Constructs:
                                  scope.defaults)
         inner = self.enter(item, scope, bname, sole, values=values, defaults=defaults,
                            blocks_open=(*scope.blocks_open, bname))
+        frame = (bname, inner.label, item.loc, names, values)
+        self.calls.append(frame)
+        self.block_starts.append(len(self.graph.nodes))
         try:
             out = self.layer_list(body["layers"], body.value_loc("layers"), inner, src, f"layers of block '{bname}'")
+        except SpecErrors:
+            raise  # its errors have their notes
         except SpecError as exc:
-            shown = ", ".join(f"{p}={_value_text(values[p])}" for p in names)
-            exc.notes.append(
-                f"in block '{bname}'" + (f" ({inner.label})" if inner.label else "")
-                + f", called at {item.loc}" + (f" with {shown}" if shown else "")
-            )
+            exc.notes.append(call_note(*frame))
             raise
+        finally:
+            self.calls.pop()
+            self.block_starts.pop()
         return self.close(inner, out)
 
     def repeat(self, item: Item, scope: Scope, cur: Node, sole: bool) -> Node:
@@ -142,7 +149,10 @@ class Constructs:
                     hint=f"to join named nodes write `{item.head}: {{from: [a, b]}}`",
                 )
             step = inner.child(inner.auto_name("branch"))
+            before = len(self.graph.nodes)
             out = self.layer_list(branch, raw.item_loc(j), step, src, "branch")
+            if branch and len(self.graph.nodes) == before:
+                self.emptied(f"branch {j + 1} of `{item.head}`", raw.item_loc(j))
             outs.append(self.close(step, out))
         op = REGISTRY.get(item.head)
         out = self.add_node(op, inner.full(inner.auto_name(item.head)), outs, {}, {}, item.loc, inner, inner.frozen)
@@ -159,11 +169,19 @@ class Constructs:
             )
         src = self.start(item, scope, cur)
         inner = self.enter(item, scope, "residual", sole)
+        before = len(self.graph.nodes)
         main = self.layer_list(item.args, item.args_loc, inner, src, "residual")
+        if item.args and len(self.graph.nodes) == before:
+            self.emptied("the main path of `residual`", item.args_loc)
+        if self.tainted((main,)):  # its shape is a placeholder's: leave the shortcut out
+            return self.close(inner, main)
         if isinstance(shortcut, LList):
             side_scope = inner.child(inner.auto_name("shortcut"))
+            before = len(self.graph.nodes)
             side = self.close(side_scope, self.layer_list(shortcut, where, side_scope, src, "shortcut"))
-            if side.shape != main.shape:
+            if shortcut and len(self.graph.nodes) == before:
+                self.emptied("the `shortcut` of `residual`", where)
+            if side.shape != main.shape and not self.tainted((side,)):
                 self.fail(
                     f"residual: the main path gives {describe(main.shape)} from '{main.name}', but the shortcut "
                     f"gives {describe(side.shape)} from '{side.name}'; the two are added, so they must agree",
@@ -187,6 +205,14 @@ class Constructs:
                             inner, inner.frozen)
         return self.close(inner, out)
 
+    def emptied(self, what: str, loc: Location) -> None:
+        """Refuse a layer list that `when:` emptied: it would silently pass its input through."""
+        self.fail(
+            f"{what} is empty: `when:` left out all its layers, so it would pass its input through unchanged",
+            loc,
+            hint="write `identity` in it (e.g. `- identity: {when: \"not use\"}`) where the input itself is meant",
+        )
+
     def projection(self, src: Node, main: Node, scope: Scope, loc: Location) -> Node:
         """A 1x1 convolution matching the main path's shape, then the main path's first norm that
         declares ``shortcut_norm`` (batchnorm), if any."""
@@ -208,10 +234,3 @@ class Constructs:
             x = self.add_node(norm, side.full(norm.kind), [x], {}, {}, loc, side, side.frozen)
         return self.close(side, x)
 
-
-def _value_text(value) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)

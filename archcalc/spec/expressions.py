@@ -93,6 +93,9 @@ _COMPARE = {
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _DUNDER = re.compile(r"(?<![$\w])__[A-Za-z0-9_]*")
 _CACHE_SIZE = 4096
+# The checker and the evaluator recurse once per level of the syntax tree, so the depth
+# is bounded well below Python's recursion limit, whatever the raisable size limits are.
+MAX_DEPTH = 100
 _cache: dict[str, "_Parsed"] = {}
 
 ALLOWED = (
@@ -205,11 +208,28 @@ def _parse(text: str) -> _Parsed:
             f"expression has {size} parts; the limit is {LIMITS.max_expression_nodes}",
             hint="split the arithmetic over `vars:`",
         )
+    depth = _depth(tree)
+    if depth > MAX_DEPTH:
+        raise ExpressionError(
+            f"expression nests {depth} levels deep; the limit is {MAX_DEPTH} "
+            "(each operator of a chain such as a + b + c is one level)",
+            hint="split the arithmetic over `vars:`",
+        )
     _check(tree, parsed)
     if len(_cache) >= _CACHE_SIZE:
         _cache.clear()
     _cache[text] = parsed
     return parsed
+
+
+def _depth(tree: ast.AST) -> int:
+    """The depth of a syntax tree, found with an explicit stack (no recursion)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def parse(text: str) -> ast.expr:

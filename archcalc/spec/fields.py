@@ -156,9 +156,30 @@ def _choice(raw, scope, what, field):
     return raw
 
 
-EXPR_SCHEMA = {"type": "string", "description": "an expression, e.g. \"4 * width\""}
-INT_SCHEMA = {"anyOf": [{"type": "integer"}, EXPR_SCHEMA]}
-PAIR_SCHEMA = {"anyOf": [{"type": "integer"}, EXPR_SCHEMA, {"type": "array", "items": INT_SCHEMA, "minItems": 2, "maxItems": 2}]}
+# An expression is any text but a YAML 1.1 boolean word: archcalc reads YAML 1.2, where
+# `bias: yes` is the text 'yes', which no field accepts (the loader says so with a hint).
+EXPR_SCHEMA = {"type": "string", "description": "an expression, e.g. \"4 * width\"",
+               "not": {"pattern": "^\\s*([Yy]([Ee][Ss])?|[Nn][Oo]?|[Oo]([Nn]|[Ff][Ff]))\\s*$"}}
+
+
+def bounded(kind: str, minimum=None, maximum=None) -> dict[str, Any]:
+    """A JSON Schema number of ``kind`` ("integer" or "number") within the bounds."""
+    literal: dict[str, Any] = {"type": kind}
+    if minimum is not None:
+        literal["minimum"] = minimum
+    if maximum is not None:
+        literal["maximum"] = maximum
+    return literal
+
+
+def integer_schema(minimum=None, maximum=None) -> dict[str, Any]:
+    """An integer literal within the bounds, or an expression (checked when it is evaluated)."""
+    return {"anyOf": [bounded("integer", minimum, maximum), EXPR_SCHEMA]}
+
+
+def pair_schema(minimum=None) -> dict[str, Any]:
+    one = integer_schema(minimum)
+    return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]}
 
 
 @dataclass(frozen=True)
@@ -175,13 +196,14 @@ TYPES: dict[str, FieldType] = {
     "int": FieldType(
         lambda raw, scope, what, f: integer(raw, scope, what, f.minimum,
                                             LIMITS.max_integer if f.maximum is None else f.maximum),
-        lambda f: INT_SCHEMA,
+        lambda f: integer_schema(f.minimum, f.maximum),
     ),
-    "pair": FieldType(lambda raw, scope, what, f: _pair(raw, scope, what, f.minimum), lambda f: PAIR_SCHEMA, pair=True),
+    "pair": FieldType(lambda raw, scope, what, f: _pair(raw, scope, what, f.minimum),
+                      lambda f: pair_schema(f.minimum), pair=True),
     "padding": FieldType(lambda raw, scope, what, f: _padding(raw, scope, what),
-                         lambda f: {"anyOf": [{"enum": ["same", "valid"]}, *PAIR_SCHEMA["anyOf"]]}, pair=True),
+                         lambda f: {"anyOf": [{"enum": ["same", "valid"]}, *pair_schema(0)["anyOf"]]}, pair=True),
     "float": FieldType(lambda raw, scope, what, f: _float(raw, scope, what, f.minimum, f.maximum),
-                       lambda f: {"anyOf": [{"type": "number"}, EXPR_SCHEMA]}),
+                       lambda f: {"anyOf": [bounded("number", f.minimum, f.maximum), EXPR_SCHEMA]}),
     "bool": FieldType(lambda raw, scope, what, f: _bool(raw, scope, what),
                       lambda f: {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]}),
     "table": FieldType(lambda raw, scope, what, f: _table(raw, scope, what),

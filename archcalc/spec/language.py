@@ -11,10 +11,10 @@ import re
 
 TOP_KEYS = (
     "name", "title", "source", "notes", "input", "vars", "defaults", "blocks",
-    "layers", "outputs", "expect", "reference",
+    "layers", "outputs", "expect", "reference", "ignore", "tensor_cores",
 )
 REFERENCE_KEYS = ("top1", "top5", "dataset", "source")
-META_KEYS = ("name", "from", "frozen", "when")
+META_KEYS = ("name", "from", "frozen", "when", "ignore")
 # Keywords that build structure; the joins written as branches are layer kinds (Op.branch_merge).
 CONSTRUCT_KEYS = {
     "repeat": ("layers", "index", "dense"),

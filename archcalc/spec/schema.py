@@ -9,21 +9,27 @@ to a spec. The schema checks structure; archcalc itself still checks meaning
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from archcalc.expect import ENTRY_KEYS, TOTAL_METRICS
+from archcalc.lint import CODES
 from archcalc.ops import REGISTRY, Field
-from archcalc.spec.fields import EXPR_SCHEMA, INT_SCHEMA, TYPES
-from archcalc.spec.language import META_KEYS, REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
+from archcalc.spec.fields import EXPR_SCHEMA, TYPES, integer_schema
+from archcalc.spec.language import REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
 
 SCHEMA_ID = "https://archcalc.invalid/schema/spec-1.json"
+_IDENTIFIER = "[A-Za-z0-9_\\-]"
+# Misspellings are looked for only in kinds of five letters or more: a block may well be
+# called `b1` or `fc2`, one edit from `bn` and `fc`.
+_NEAR_MISS_LENGTH = 5
 _META = {
     "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"},
     "from": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
     "frozen": {"type": "boolean"},
     "when": {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]},
+    "ignore": {"type": "array", "items": {"enum": sorted(CODES)}, "description": "warning codes to silence"},
 }
-assert set(_META) == set(META_KEYS)
 
 
 def _field(field: Field) -> dict[str, Any]:
@@ -33,13 +39,17 @@ def _field(field: Field) -> dict[str, Any]:
     return schema
 
 
-def _kind_items(kind: str, fields: tuple[Field, ...]) -> list[dict[str, Any]]:
+def _kind_items(kind: str, op) -> list[dict[str, Any]]:
     """The forms of one kind: by name (mapping), positional (list or scalar), or bare."""
-    args = {f.name: _field(f) for f in fields}
+    args = {f.name: _field(f) for f in op.fields}
     mapping = {"type": "object", "properties": {**args, **_META}, "additionalProperties": False}
     value: dict[str, Any] = {"anyOf": [mapping, {"type": "null"}]}
-    if fields:
-        value["anyOf"] += [{"type": "array"}, {"type": ["integer", "number", "string"]}]
+    if op.positional:
+        positional = [args[name] for name in op.positional]
+        value["anyOf"] += [
+            {"type": "array", "prefixItems": positional, "items": False, "maxItems": len(positional)},
+            positional[0],
+        ]
     return [{
         "type": "object",
         "required": [kind],
@@ -48,19 +58,43 @@ def _kind_items(kind: str, fields: tuple[Field, ...]) -> list[dict[str, Any]]:
     }]
 
 
+def near_miss_pattern(kinds: list[str]) -> str:
+    """A regular expression for the names one edit (a letter left out, added, changed or two
+    swapped) from a kind of five letters or more, as `maxpol` is from `maxpool`.
+
+    A block call or a bare item so named is far likelier a misspelt kind than a block, and
+    a schema cannot look up which blocks a spec defines; so editors flag it.
+    """
+    alternatives = []
+    for kind in kinds:
+        if len(kind) < _NEAR_MISS_LENGTH:
+            continue
+        for i in range(len(kind) + 1):
+            head, tail = re.escape(kind[:i]), re.escape(kind[i:])
+            alternatives.append(f"{head}{_IDENTIFIER}{tail}")  # one added
+            if i < len(kind):
+                alternatives.append(f"{head}{_IDENTIFIER}?{re.escape(kind[i + 1:])}")  # one left out or changed
+            if i + 1 < len(kind):
+                alternatives.append(re.escape(kind[:i] + kind[i + 1] + kind[i] + kind[i + 2:]))  # two swapped
+    return "^(" + "|".join(alternatives) + ")$"
+
+
 def spec_schema() -> dict[str, Any]:
     kinds = sorted(name for name, op in REGISTRY.ops.items() if not op.graph_input)
     layer_list = {"$ref": "#/$defs/layers"}
-    items: list[dict[str, Any]] = [{"type": "string", "description": "a layer kind without arguments, or a block"}]
+    near_miss = {"$ref": "#/$defs/near_miss"}
+    reserved = [*kinds, "repeat", "residual", "layers", "shortcut", "index", "dense"]
+    items: list[dict[str, Any]] = [{"type": "string", "description": "a layer kind without arguments, or a block",
+                                    "anyOf": [{"enum": kinds}, {"not": near_miss}]}]
     for name in kinds:
-        items += _kind_items(name, REGISTRY.get(name).fields)
+        items += _kind_items(name, REGISTRY.get(name))
     branches = {"type": "array", "items": layer_list, "minItems": 1}
     for merge in (name for name in kinds if REGISTRY.get(name).branch_merge):
         items.append({"type": "object", "required": [merge], "properties": {merge: branches, **_META},
                       "additionalProperties": False})
     items += [
         {"type": "object", "required": ["repeat", "layers"], "additionalProperties": False,
-         "properties": {"repeat": INT_SCHEMA, "layers": layer_list, "index": {"type": "string"},
+         "properties": {"repeat": integer_schema(1), "layers": layer_list, "index": {"type": "string"},
                         "dense": {"type": "boolean"}, **_META}},
         {"type": "object", "required": ["residual"], "additionalProperties": False,
          "properties": {"residual": layer_list, "shortcut": {"anyOf": [{"enum": list(SHORTCUTS)}, layer_list]},
@@ -68,7 +102,7 @@ def spec_schema() -> dict[str, Any]:
         {"type": "object", "required": ["layers"], "additionalProperties": False,
          "properties": {"layers": layer_list, **_META}},
         {"type": "object", "description": "a call of a block defined under `blocks:`", "minProperties": 1,
-         "propertyNames": {"not": {"enum": [*sorted(REGISTRY.ops), "repeat", "residual", "layers", "shortcut", "index", "dense"]}}},
+         "propertyNames": {"not": {"anyOf": [{"enum": reserved}, near_miss]}}},
     ]
     number_or_text = {"anyOf": [{"type": "number"}, {"type": "string"}]}
     expect_entry = {
@@ -90,7 +124,7 @@ def spec_schema() -> dict[str, Any]:
         "title": {"type": "string"},
         "source": {"type": "string"},
         "notes": {"type": "string"},
-        "input": {"type": "array", "items": INT_SCHEMA, "minItems": 1, "maxItems": 3},
+        "input": {"type": "array", "items": integer_schema(1), "minItems": 1, "maxItems": 3},
         "vars": {"type": "object", "additionalProperties": {"type": ["number", "string", "boolean"]}},
         "defaults": {
             "type": "object",
@@ -103,6 +137,7 @@ def spec_schema() -> dict[str, Any]:
         },
         "blocks": {
             "type": "object",
+            "propertyNames": {"not": {"enum": reserved}},
             "additionalProperties": {
                 "anyOf": [
                     layer_list,
@@ -125,6 +160,8 @@ def spec_schema() -> dict[str, Any]:
                            "dataset": {"type": "string"}, "source": {"type": "string"}},
             "additionalProperties": False,
         },
+        "ignore": _META["ignore"],
+        "tensor_cores": {"type": "boolean", "description": "warn about channel counts that are not multiples of 8"},
     }
     assert set(properties) == set(TOP_KEYS)
     assert set(REFERENCE_KEYS) == set(properties["reference"]["properties"])
@@ -136,5 +173,9 @@ def spec_schema() -> dict[str, Any]:
         "required": ["input", "layers"],
         "properties": properties,
         "additionalProperties": False,
-        "$defs": {"layers": {"type": "array", "items": {"anyOf": items}}},
+        "$defs": {
+            "layers": {"type": "array", "items": {"anyOf": items}},
+            "near_miss": {"type": "string", "pattern": near_miss_pattern(layer_kinds),
+                          "description": "a name one edit from a layer kind: a misspelt kind"},
+        },
     }

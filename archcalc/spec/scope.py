@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc.errors import Location
+from archcalc.spec.expressions import dollar_name
 from archcalc.spec.yaml_loader import LMap
+
+BLOCK_IN, BLOCK_H, BLOCK_W = dollar_name("block_in"), dollar_name("block_h"), dollar_name("block_w")
 
 
 @dataclass
@@ -18,6 +21,7 @@ class Scope:
     defaults: dict[str, LMap]
     blocks_open: tuple[str, ...] = ()
     frozen: bool = False
+    ignore: frozenset[str] = frozenset()  # warning codes silenced for everything built here
     counters: dict[str, int] = field(default_factory=dict)
     opened: bool = False  # made for one item, so its output can be named by the path
 
@@ -29,9 +33,11 @@ class Scope:
         return ".".join(self.path) or None
 
     def auto_name(self, base: str) -> str:
+        """``base`` and a counter, with '_' between them when ``base`` ends in a digit
+        (block `up2` gives `up2_1`, not `up21`)."""
         n = self.counters.get(base, 0) + 1
         self.counters[base] = n
-        return f"{base}{n}"
+        return f"{base}_{n}" if base[-1:].isdigit() else f"{base}{n}"
 
     def same(self, **changes) -> "Scope":
         """This scope with other values or defaults; names keep counting in it."""
@@ -41,6 +47,7 @@ class Scope:
             defaults=changes.get("defaults", self.defaults),
             blocks_open=changes.get("blocks_open", self.blocks_open),
             frozen=changes.get("frozen", self.frozen),
+            ignore=changes.get("ignore", self.ignore),
             counters=self.counters,
         )
 
@@ -51,6 +58,7 @@ class Scope:
             defaults=changes.get("defaults", self.defaults),
             blocks_open=changes.get("blocks_open", self.blocks_open),
             frozen=changes.get("frozen", self.frozen),
+            ignore=changes.get("ignore", self.ignore),
             opened=True,
         )
 
@@ -76,3 +84,29 @@ class Item:
         if self.extra is not None and key in self.extra:
             return self.extra.value_loc(key)
         return self.loc
+
+
+def block_input(values: dict, src) -> None:
+    """Name the input of a block (or, at the top level, of the network) in ``values``:
+    `$block_in`, `$block_h`, `$block_w`."""
+    values[BLOCK_IN] = src.shape[0]
+    if len(src.shape) == 3:
+        values[BLOCK_H], values[BLOCK_W] = src.shape[1], src.shape[2]
+    else:
+        values.pop(BLOCK_H, None)
+        values.pop(BLOCK_W, None)
+
+
+def call_note(block: str, label: str | None, loc: Location, names, values) -> str:
+    """The note on an error inside a block: which call led there, with which arguments."""
+    shown = ", ".join(f"{p}={_value_text(values[p])}" for p in names)
+    return (f"in block '{block}'" + (f" ({label})" if label else "")
+            + f", called at {loc}" + (f" with {shown}" if shown else ""))
+
+
+def _value_text(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from archcalc.errors import Location, SpecError
 from archcalc.graph import Node
 from archcalc.limits import LIMITS
+from archcalc.lint import CODES
 from archcalc.ops import REGISTRY
 from archcalc.spec.expressions import ExpressionError, evaluate
 from archcalc.spec.fields import FieldError, integer, number
@@ -19,6 +20,7 @@ from archcalc.spec.language import (
     BLOCK_KEYS, CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, REFERENCE_KEYS, describe_raw,
 )
 from archcalc.spec.scope import Scope
+from archcalc.spec.text import FREE_TEXT_EXTRAS, IDENTIFIER_EXTRAS, refused
 from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
 from archcalc.suggest import did_you_mean
 
@@ -33,11 +35,45 @@ class Sections:
     def fail_value(self, exc: FieldError | ExpressionError, loc: Location | None, node: str | None = None,
                    what: str | None = None, text: str | None = None):
         """Raise a converter's or the evaluator's error, its caret inside the written expression."""
+        raise self.value_error(exc, loc, node, what, text)
+
+    def value_error(self, exc: FieldError | ExpressionError, loc: Location | None, node: str | None = None,
+                    what: str | None = None, text: str | None = None) -> SpecError:
         message = exc.message if what is None else f"{what}: {exc.message}"
         text = getattr(exc, "text", None) or text
         if loc is not None and text is not None:
             loc = loc.within(text, exc.offset)
-        raise SpecError(message, loc, node=node, hint=exc.hint)
+        return SpecError(message, loc, node=node, hint=exc.hint)
+
+    def codes(self, raw, loc: Location, what: str) -> frozenset[str]:
+        """The warning codes of an `ignore:` list."""
+        values = list(raw) if isinstance(raw, LList) else [raw]
+        for i, code in enumerate(values):
+            if not isinstance(code, str) or code not in CODES:
+                where = raw.item_loc(i) if isinstance(raw, LList) else loc
+                suggestion = did_you_mean(code, CODES) if isinstance(code, str) else ""
+                self.fail(f"{what} expected warning codes, got {describe_raw(code)}" + suggestion, where,
+                          hint="the codes: " + ", ".join(CODES) + " (docs/warnings.md)")
+        return frozenset(values)
+
+    def lint_settings(self) -> tuple[frozenset[str], bool]:
+        """The top-level `ignore:` codes and `tensor_cores:` flag."""
+        ignore = self.codes(self.doc["ignore"], self.doc.value_loc("ignore"), "`ignore`") \
+            if self.doc.get("ignore") is not None else frozenset()
+        tensor_cores = self.doc.get("tensor_cores", False)
+        if not isinstance(tensor_cores, bool):
+            self.fail(f"`tensor_cores` expected true or false, got {describe_raw(tensor_cores)}",
+                      self.doc.value_loc("tensor_cores"))
+        return ignore, tensor_cores
+
+    def check_text(self, text: str, loc: Location, what: str, free: bool) -> None:
+        """Refuse a line break in an identifier, or a tab in free text (archcalc.spec.text)."""
+        found = refused(text, FREE_TEXT_EXTRAS if free else IDENTIFIER_EXTRAS)
+        if found is not None:
+            offset, char = found
+            rule = ("free text: printable characters and line breaks" if free
+                    else "an identifier: printable characters on one line")
+            self.fail(f"{what} holds {char}; it is {rule}", loc.within(text, offset))
 
     def top_loc(self, key: str) -> Location:
         return self.doc.key_loc(key) if key in self.doc else self.doc.loc()
@@ -62,6 +98,8 @@ class Sections:
                               raw.value_loc(key))
             elif not isinstance(value, str):
                 self.fail(f"`{key}` expected text, got {describe_raw(value)}", raw.value_loc(key))
+            else:
+                self.check_text(value, raw.value_loc(key), f"`reference` {key}", free=key == "source")
             result[key] = value
         if "top1" not in result:
             self.fail("`reference` needs `top1`", raw.loc())
@@ -217,6 +255,8 @@ class Sections:
                     + ("a mapping without `layers:`" if isinstance(body, LMap) else describe_raw(body)),
                     raw.value_loc(name),
                 )
+            if isinstance(body.get("doc"), str):
+                self.check_text(body["doc"], body.value_loc("doc"), f"`doc` of block '{name}'", free=True)
             for key in body:
                 if key not in BLOCK_KEYS:
                     self.fail(

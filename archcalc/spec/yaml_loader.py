@@ -24,6 +24,7 @@ import yaml
 from archcalc.collector import paused_gc
 from archcalc.errors import Location, SpecError
 from archcalc.limits import LIMITS, raise_hint
+from archcalc.spec.text import VALUE_EXTRAS, refused
 
 try:
     _Loader = yaml.CSafeLoader
@@ -201,6 +202,8 @@ class _Composer:
                 if self.total > limit:
                     self.count(0, mark)
                 frame = stack[-1]
+                if not text.isprintable():
+                    self.check_text(text, mark, key=not frame.is_list and frame.key is None)
                 frame.size += 1
                 container = frame.value
                 if frame.is_list:
@@ -240,8 +243,25 @@ class _Composer:
                 )
         return self.root
 
+    def check_text(self, text: str, mark, key: bool) -> None:
+        """Refuse a scalar holding a character that could act on a terminal, log or file
+        format (see archcalc.spec.text); a key is a name, so it is one line."""
+        found = refused(text, "" if key else VALUE_EXTRAS)
+        if found is None:
+            return
+        offset, char = found
+        loc = self.src.at(*_pos(mark))
+        raise SpecError(
+            f"{'a key' if key else 'a value'} holds {char}, which spec text may not contain",
+            loc.within(text, offset),
+            hint="keys are one line; values may hold line breaks but no other control or format characters",
+        )
+
     def scalar(self, event) -> None:
         tag, mark = event.tag, event.start_mark
+        if not event.value.isprintable():
+            frame = self.stack[-1] if self.stack else None
+            self.check_text(event.value, mark, key=frame is not None and not frame.is_list and frame.key is None)
         if tag in (None, "!"):
             value = plain_scalar(event.value) if event.implicit[0] else event.value
         elif tag == _TAG + "str":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from archcalc.errors import SpecError
@@ -176,3 +178,29 @@ def check_memory(graph, device, batch: int, dtype: str, analysis=None) -> None:
             node.name,
             hint="lower the batch size or the spec's sizes, or pass allow_large=True (--allow-large) to try anyway",
         )
+
+
+_TRIED = re.compile(r"tried to allocate ([0-9.]+) ?([KMGTP]i?B|bytes)")
+
+
+@contextmanager
+def allocation_errors(graph, device, batch: int, dtype: str):
+    """Turn torch's failed allocation (``allow_large`` skips the estimate) into one line
+    that names the size torch asked for."""
+    from archcalc.units import format_bytes
+
+    try:
+        yield
+    except (MemoryError, RuntimeError) as exc:
+        text = str(exc)
+        out_of_memory = isinstance(exc, (MemoryError, require_torch().OutOfMemoryError)) or "allocate" in text
+        if not out_of_memory:
+            raise
+        tried = _TRIED.search(text)
+        asked = (format_bytes(int(tried.group(1))) if tried.group(2) == "bytes" else f"{tried.group(1)} {tried.group(2)}"
+                 ) if tried else "memory"
+        total = forward_memory(graph, device, batch, dtype).total_bytes
+        raise SpecError(
+            f"'{graph.name}' at batch {batch} in {dtype}: {device} could not allocate {asked} "
+            f"(the network needs about {format_bytes(total)} in all); lower the batch size or the spec's sizes",
+        ) from None

@@ -23,7 +23,9 @@ Conventions differ, so only like is compared with like:
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from archcalc.graph import Graph
@@ -79,12 +81,37 @@ def fvcore_counts(module, inputs: tuple) -> FvcoreCounts:
         log.setLevel(level)
 
 
+@contextmanager
+def _dispatch_without_dynamo(mode_class):
+    """Let ``mode_class``'s ``__torch_dispatch__`` run without importing torch._dynamo first.
+
+    torch wraps every dispatch mode's ``__torch_dispatch__`` in ``torch._disable_dynamo``,
+    which imports torch._dynamo, sympy and some 800 modules on the first call (about
+    as long as importing torch) only to keep ``torch.compile`` from tracing into the
+    mode. Nothing is compiled while archcalc counts, so for the duration of the count
+    the wrapper finds its cached result already set (the function itself) and imports
+    nothing. Where torch._dynamo is loaded anyway, or torch's wrapper has changed, this
+    does nothing and the count runs as torch would run it.
+    """
+    raw = getattr(mode_class.__dict__.get("__torch_dispatch__"), "__wrapped__", None)
+    if raw is None or "torch._dynamo" in sys.modules or hasattr(raw, "__dynamo_disable"):
+        yield
+        return
+    setattr(raw, "__dynamo_disable", raw)
+    try:
+        yield
+    finally:
+        delattr(raw, "__dynamo_disable")
+
+
 def flop_counter_counts(module, inputs: tuple) -> dict[str, int]:
     """FLOPs per submodule name from ``torch.utils.flop_counter`` (2 per MAC; root is "")."""
     torch = require_torch()
+    from torch.utils import flop_counter
     from torch.utils.flop_counter import FlopCounterMode
 
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    mode_class = getattr(flop_counter, "_FlopCounterMode", FlopCounterMode)
+    with _dispatch_without_dynamo(mode_class), torch.no_grad(), FlopCounterMode(display=False) as counter:
         module(*inputs)
     root = type(module).__name__
     counts: dict[str, int] = {}
@@ -93,6 +120,62 @@ def flop_counter_counts(module, inputs: tuple) -> dict[str, int]:
             counts[""] = int(sum(ops.values()))
         elif scope.startswith(root + "."):
             counts[scope[len(root) + 1 :]] = int(sum(ops.values()))
+    return counts
+
+
+def _grouped_conv_backward_flop(grad_out_shape, x_shape, w_shape, _bias, _stride, _padding, _dilation, transposed,
+                                _output_padding, groups, output_mask, out_shape=None, **kwargs) -> int:
+    """torch's convolution_backward formula with the weight gradient divided by ``groups``.
+
+    The stock formula counts the weight gradient of a grouped convolution as if every
+    input channel met every output channel: ``groups`` times the true products (a
+    depthwise 3x3 over 32 channels: 32x). pytorch/pytorch#183405 makes this very change.
+    """
+    from torch.utils.flop_counter import conv_flop_count
+
+    def t(shape):
+        return [shape[1], shape[0], *shape[2:]]
+
+    flops = 0
+    if output_mask[0]:
+        flops += conv_flop_count(grad_out_shape, w_shape, out_shape[0], not transposed)
+    if output_mask[1]:
+        first, second = (grad_out_shape, x_shape) if transposed else (x_shape, grad_out_shape)
+        flops += conv_flop_count(t(first), t(second), t(out_shape[1]), transposed=False) // groups
+    return flops
+
+
+def training_flop_counts(module, inputs: tuple) -> dict[str, dict[str, int]]:
+    """FLOPs of one forward and backward pass of ``module``, per submodule ("" is the root) and
+    operator, from ``torch.utils.flop_counter`` with grouped weight gradients counted correctly.
+
+    The module runs in training mode, as a training step does; the loss is the sum of
+    every output, so each output (auxiliary heads too) sends a gradient back; parameters
+    with ``requires_grad=False`` (frozen nodes) get none.
+    """
+    torch = require_torch()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False, custom_mapping={
+        torch.ops.aten.convolution_backward: _grouped_conv_backward_flop,
+    })
+    was_training = module.training
+    module.train()
+    try:
+        with counter:
+            outputs = module(*inputs)
+            outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+            sum(out.sum() for out in outputs).backward()
+    finally:
+        module.train(was_training)
+    root = type(module).__name__
+    counts: dict[str, dict[str, int]] = {}
+    for scope, ops in counter.get_flop_counts().items():
+        # "Global", not the root module's scope: backward operators that run after the root's
+        # backward hook has fired (an auxiliary head's) are filed outside it.
+        name = "" if scope == "Global" else scope[len(root) + 1:] if scope.startswith(root + ".") else None
+        if name is not None:
+            counts[name] = {str(op).rpartition(".")[2]: int(n) for op, n in ops.items()}
     return counts
 
 

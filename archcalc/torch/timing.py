@@ -1,9 +1,10 @@
 """Latency, throughput and peak memory of a module's forward pass.
 
 Timing: ``warmup`` untimed calls (first-call costs: oneDNN/cuDNN algorithm choice,
-``torch.compile``), then timed calls under ``torch.inference_mode`` until at least
-``repeat`` calls and ``min_time`` seconds have been timed. Each call is timed
-alone, so p10/p90 describe the spread between calls:
+``torch.compile``), then timed calls under ``torch.inference_mode`` in blocks, until
+the median settles (:mod:`archcalc.torch.stability`: the stopping rule, the verdict,
+and how both differ from ``torch.utils.benchmark``). Each call is timed alone, so
+p10/p90 describe the spread between calls:
 
 * CPU: ``time.perf_counter`` around the call (the call returns when the work is done).
 * CUDA: a pair of ``torch.cuda.Event(enable_timing=True)`` recorded around the
@@ -16,7 +17,6 @@ All results are plain dataclasses with ``to_dict()`` for JSON.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from contextlib import contextmanager, nullcontext
@@ -24,18 +24,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from archcalc.torch import require_torch
+from archcalc.torch.stability import Measurement, measure, percentile
 
 Progress = Callable[[str, int, "int | None"], None]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) with linear interpolation between order statistics
-    (numpy's default), so p10 <= median <= p90 always holds."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
 @dataclass
@@ -103,13 +94,15 @@ def time_forward(
     warmup: int = 3,
     repeat: int = 10,
     min_time: float = 0.0,
+    max_time: float = 10.0,
     progress: Progress | None = None,
-) -> list[float]:
-    """Seconds per call of ``module(inputs)``: ``warmup`` untimed calls, then at least
-    ``repeat`` timed calls and at least ``min_time`` seconds of timed calls."""
+) -> Measurement:
+    """Per-call seconds of ``module(inputs)``: ``warmup`` untimed calls, then blocks of timed
+    calls until the median settles (at least ``repeat`` calls and ``min_time`` seconds,
+    at most ``max_time`` seconds once ``repeat`` calls are in); see :func:`stability.measure`."""
     torch = require_torch()
-    if repeat < 1 or warmup < 0 or min_time < 0:
-        raise ValueError("repeat must be >= 1, warmup >= 0 and min_time >= 0")
+    if repeat < 1 or warmup < 0 or min_time < 0 or max_time < min_time:
+        raise ValueError("repeat must be >= 1, warmup >= 0 and 0 <= min_time <= max_time")
     report = progress or (lambda stage, done, total: None)
     device = inputs.device
     if device.type == "cuda":
@@ -129,22 +122,17 @@ def time_forward(
             module(inputs)
             return time.perf_counter() - began
 
-    times: list[float] = []
     # Events record on the current device's stream: make that the input's device.
     on_device = torch.cuda.device(device) if device.type == "cuda" else nullcontext()
     with on_device, torch.inference_mode():
+        last = None
         for done in range(1, warmup + 1):
-            module(inputs)
+            last = call()
             report("warmup", done, warmup)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        spent = 0.0
-        total = repeat if min_time == 0 else None
-        while len(times) < repeat or spent < min_time:
-            times.append(call())
-            spent += times[-1]
-            report("time", len(times), total)
-    return times
+        return measure(call, min_runs=repeat, min_time=min_time, max_time=max_time, first_call_s=last,
+                       progress=lambda done: report("time", done, None))
 
 
 @contextmanager
@@ -173,9 +161,12 @@ class MemoryMeasurement:
       from the allocator), minus the bytes allocated before it (parameters, buffers,
       the input). Allocator rounding (512-byte blocks) is included; memory
       reserved but unused by the cache is not.
-    * ``profiler.cpu_allocations``: ``torch.profiler`` with ``profile_memory=True``
+    * ``profiler.cpu_allocations``: torch's profiler with ``profile_memory=True``
       records every allocation and free through c10's CPU allocator during the
-      call; the peak of their running sum is the figure. It includes outputs,
+      call; the peak of their running sum is the figure. It is the autograd
+      profiler (``torch.autograd.profiler.profile``), which ``torch.profiler.profile``
+      drives: the latter looks up ``torch._inductor`` on entry, which imports
+      torch._dynamo, sympy and some 800 modules (about as long as importing torch). It includes outputs,
       intermediates and kernel scratch buffers (e.g. oneDNN weight reorders,
       im2col), and excludes memory that libraries take outside c10's allocator.
 
@@ -223,14 +214,14 @@ def measure_peak_memory(module, inputs) -> MemoryMeasurement:
         return MemoryMeasurement("cuda.max_memory_allocated", peak, input_bytes)
 
     from torch.autograd import DeviceType
-    from torch.profiler import ProfilerActivity, profile
+    from torch.autograd.profiler import profile
 
-    with _quiet_stderr(), torch.inference_mode(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _quiet_stderr(), torch.inference_mode(), profile(use_cpu=True, profile_memory=True) as prof:
         out = module(inputs)
     del out
     changes = sorted(
         (event.start_ns(), event.nbytes())
-        for event in prof.profiler.kineto_results.events()
+        for event in prof.kineto_results.events()
         if event.name() == "[memory]" and event.device_type() == DeviceType.CPU
     )
     live = peak = 0
