@@ -330,6 +330,7 @@ def estimate_memory(
         layers=kept.layers,
         events=sim.events,
         first_trainable=kept.first_trainable,
+        macs=training_step_macs(graph, batch),
     )
 
 
@@ -488,37 +489,8 @@ def _forward(sim: "_Step", graph: Graph, nodes: list[Node], storage: dict[int, i
         for src in node.inputs:
             skey = storage[src.index]
             pending[skey] -= 1
-            release_forward(skey)
-        release_forward(key)
-    if not any(rg[n.index] for n in nodes):
-        # Nothing trains: the activations are the forward pass's live tensors at their peak.
-        live = [e.live - held for e in sim.events]
-        parts["activations"] = max(live, key=lambda s: s.at(batch))
-    else:
-        parts["activations"] = saved_total
-        _backward(sim, graph, nodes, rg, storage, node_keys, holders, keep, prec, act)
-        grads = parts["gradients"]
-        temp = Size(trainable * prec.state) if optimizer in ("adam", "adamw") else Size()
-        sim.live = held + grads + temp
-        sim.mark("optimizer", "step")
-
-    return MemoryEstimate(
-        graph=graph,
-        batch=batch,
-        precision=prec,
-        optimizer=optimizer,
-        device=device,
-        params=params,
-        trainable_params=trainable,
-        trainable_tensors=tensors,
-        buffers=buffers,
-        parts=parts,
-        saved=saved,
-        layers=layers,
-        events=sim.events,
-        first_trainable=first_trainable,
-        macs=training_step_macs(graph, batch),
-    )
+            release(skey)
+        release(key)
 
 
 def training_step_macs(graph: Graph, batch: int) -> dict[str, int]:

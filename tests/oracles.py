@@ -292,8 +292,8 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
             value = out[samples] if out.dim() == 2 else out[samples, :, rows, cols]
             picked.append((value * weights[: value.shape[1]]).sum())  # one index per node: one gradient buffer
         by_name[node].register_forward_hook(pick)
-    if not context:
-        for node in nodes:
+    if not context:  # every gate, not only the probed nodes' own
+        for node in graph.nodes:
             if any(_gate(src, node) for src in node.inputs):
                 by_name[node].register_forward_pre_hook(
                     lambda m, args, node=node: tuple(a.detach() if _gate(s, node) else a

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 import oracles  # noqa: E402
 from archcalc.torch.build import build_module, class_name, export_torch_source, torch_names  # noqa: E402
-from archcalc.torch.flops import flop_counter_counts, fvcore_counts  # noqa: E402
+from archcalc.torch.flops import flop_counter_counts, fvcore_counts, training_flop_counts  # noqa: E402
 
 KINDS = [op for op in REGISTRY.kinds() if not op.graph_input]
 CASES = [pytest.param(op.kind, i, id=f"{op.kind}-{i}") for op in KINDS for i in range(len(op.examples))]
@@ -65,6 +65,21 @@ def check_macs(kind, graph, module):
             assert fv.by_module.get(names[node.index], 0) == macs, node.name
 
 
+def check_training_macs(kind, graph, module):
+    """A training step's MACs (forward, and backward to the inputs and the weights) against
+    torch.utils.flop_counter, for the kinds it counts; node by node, batch 2."""
+    rows = {row.name: row for row in archcalc.analyze(graph, batch=2).layers}
+    if not any(p.requires_grad for p in module.parameters()):  # nothing trains: no backward pass
+        assert all(row.training_macs == row.macs for row in rows.values())
+        return
+    names = torch_names(graph)
+    counts = training_flop_counts(module, (_x(graph, 2),))
+    for node, _ in oracles.submodules(graph, module):
+        if "flop_counter" in node.op.mac_counters:
+            counted = sum(counts.get(names[node.index], {}).values()) // 2
+            assert counted == rows[node.name].training_macs, node.name
+
+
 def check_other_ops(kind, graph, module):
     """Per sample; a multiply-accumulate no matrix-product counter sees (a scale) is an
     elementwise operation to the count, so it is added to the kind's other ops there."""
@@ -102,7 +117,7 @@ def check_export(kind, graph, module):
         assert torch.allclose(exported.double().eval()(x), module(x))
 
 
-CHECKS = [check_uses_its_kind, check_shapes_parameters_and_buffers, check_macs, check_other_ops,
+CHECKS = [check_uses_its_kind, check_shapes_parameters_and_buffers, check_macs, check_training_macs, check_other_ops,
           check_saved_for_backward, check_receptive_field, check_export]
 
 

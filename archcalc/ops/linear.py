@@ -64,6 +64,7 @@ class RadialBasis(Op):
     fields = (Field("out", "int", doc="number of classes", minimum=1),)
     positional = ("out",)
     trainable = False
+    mac_counters = ("flop_counter", "fvcore")  # its one matrix product
     examples = (Example((10,), [3]),)
 
     def output_shape(self, node):

@@ -175,7 +175,7 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "$defs": {
             "layers": {"type": "array", "items": {"anyOf": items}},
-            "near_miss": {"type": "string", "pattern": near_miss_pattern(layer_kinds),
+            "near_miss": {"type": "string", "pattern": near_miss_pattern(kinds),
                           "description": "a name one edit from a layer kind: a misspelt kind"},
         },
     }
