@@ -281,3 +281,38 @@ def test_exported_class_name_never_shadows_a_copied_class(spec_text):
     namespace: dict = {}
     exec(compile(export_torch_source(graph), "add.py", "exec"), namespace)
     assert namespace["AddNet"]()(torch.randn(1, 2, 4, 4)).shape == (1, 2, 4, 4)
+
+
+RESIDUALS = """
+input: [4, 6, 6]
+layers:
+  - conv: {out: 4, kernel: 3, padding: 1, name: stem}
+  - add: [[conv: {out: 4, kernel: 3, padding: 1}, batchnorm], []]
+    name: onto_bn
+  - add: [[conv: {out: 4, kernel: 3, padding: 1}, relu], []]
+    name: after_relu
+"""
+
+
+def test_a_residual_add_runs_in_place_where_nothing_reads_or_keeps_its_first_input():
+    graph = archcalc.load_text(RESIDUALS, "residuals.yaml")
+    rows = {r.name: r for r in archcalc.analyze(graph).layers}
+    # After batch norm (which keeps its input, not its output) the sum goes onto the main path,
+    # as torchvision's `out += identity`; after a relu (which keeps its output) it cannot.
+    assert rows["onto_bn.add1"].activations == 0 and rows["after_relu.add1"].activations == 4 * 6 * 6
+    module = build_module(graph).train()
+    names = torch_names(graph)
+    by_name = {n.name: module.get_submodule(names[n.index]) for n in graph.nodes if n.inputs}
+    onto_bn, after_relu = by_name["onto_bn.add1"], by_name["after_relu.add1"]
+    assert (onto_bn.inplace, after_relu.inplace) == (True, False)
+    seen = {}
+    onto_bn.register_forward_hook(lambda m, args, out: seen.update(same=out.data_ptr() == args[0].data_ptr()))
+    x = torch.randn(2, 4, 6, 6)
+    module(x).sum().backward()  # autograd accepts the in-place sum in a training step
+    assert seen["same"]
+    with torch.no_grad():
+        module.eval()
+        onto_bn.inplace = False
+        reference = module(x)
+        onto_bn.inplace = True
+        assert torch.equal(module(x), reference)
