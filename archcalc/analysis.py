@@ -213,6 +213,9 @@ def receptive_fields(graph: Graph) -> list[ReceptiveField]:
                 gate = result[src.index]
                 context = _union(_union(context, gate.context), gate.region())
         step = node.op.receptive_step(node)
+        if step.context:  # statistics over all positions of its input
+            h, w = node.inputs[0].shape[1:]
+            context = _union(context, _union(into.window((0, 0)), into.window((h - 1, w - 1))))
         result.append(
             ReceptiveField(
                 size=tuple(into.size[a] + (step.kernel[a] - 1) * into.jump[a] for a in (0, 1)),  # type: ignore[arg-type]
@@ -234,7 +237,8 @@ def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: b
     window is cut to its input's size, so padding anywhere on the way reads nothing: the
     exact region near borders, where the :class:`ReceptiveField` window (which ignores the
     padding of layers in between) is an upper bound; ``clip=False`` gives that window.
-    Gates add their region only with ``context``. A flat node has the one position (0, 0).
+    Gates add their region, and statistics over all positions (group norm) their whole input,
+    only with ``context``. A flat node has the one position (0, 0).
     """
     need: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {node.index: ((position[0],) * 2, (position[1],) * 2)}
     for current in reversed(graph.nodes[: node.index + 1]):
@@ -247,6 +251,8 @@ def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: b
         for src in current.inputs:
             if _broadcast(src, current):
                 found = ((0, 0), (0, 0)) if context else None
+            elif step.context and context:
+                found = ((0, src.shape[1] - 1), (0, src.shape[2] - 1))
             else:
                 found = tuple(
                     (region[a][0] * step.stride[a] - step.padding[a],

@@ -98,12 +98,16 @@ class ReceptiveStep:
     ``i * stride - padding + kernel - 1`` (``kernel`` is the span of a dilated
     kernel, ``padding`` the rows or columns before the first input one). ``exact``
     is False where the window is an upper bound (adaptive pooling with uneven bins).
+    ``context`` is True where every output position also reads statistics over all the
+    input's positions (group and instance norm): like a gate's value they are the same
+    for every position, so they add global context, not window.
     """
 
     kernel: tuple[int, int] = (1, 1)
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     exact: bool = True
+    context: bool = False
 
 
 IDENTITY_STEP = ReceptiveStep()
