@@ -109,8 +109,10 @@ _FREE = {
     "view", "_unsafe_view", "reshape", "cat", "constant_pad_nd", "clone", "index", "permute", "t", "unsqueeze",
     "squeeze", "detach", "expand", "slice", "select", "channel_shuffle", "native_channel_shuffle", "alias",
     "transpose", "contiguous", "lift_fresh", "mm", "bmm", "_to_copy", "copy", "empty", "empty_like", "zeros",
-    "zeros_like", "ones", "fill", "zero",
+    "zeros_like", "ones", "fill", "zero", "pixel_shuffle", "pixel_unshuffle",
 }
+# Interpolation: the input elements each output element blends.
+_INTERPOLATION = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4, "upsample_bicubic2d": 16}
 
 
 def _count(func, args, out) -> int:
@@ -121,6 +123,8 @@ def _count(func, args, out) -> int:
         return _numel(args[0])
     if name in ("max_pool2d_with_indices", "avg_pool2d", "avg_pool3d"):
         return _window(args, out)
+    if name in _INTERPOLATION:
+        return _INTERPOLATION[name] * _numel(out)
     if name == "_adaptive_avg_pool2d":
         return _bins(args, out)
     if name in ("native_batch_norm", "_native_batch_norm_legit_no_training"):

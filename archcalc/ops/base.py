@@ -53,9 +53,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, ClassVar, Sequence
 
 Shape = tuple[int, ...]
+Number = int | Fraction
 REQUIRED = object()
 
 
@@ -98,11 +100,14 @@ class ReceptiveStep:
     ``i * stride - padding + kernel - 1`` (``kernel`` is the span of a dilated
     kernel, ``padding`` the rows or columns before the first input one). ``exact``
     is False where the window is an upper bound (adaptive pooling with uneven bins).
+    A kind that makes more positions than it reads (transposed convolution, upsampling)
+    states its window with :class:`fractions.Fraction` s: the whole positions inside the
+    real interval are read.
     """
 
-    kernel: tuple[int, int] = (1, 1)
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
+    kernel: tuple[Number, Number] = (1, 1)
+    stride: tuple[Number, Number] = (1, 1)
+    padding: tuple[Number, Number] = (0, 0)
     exact: bool = True
 
 
