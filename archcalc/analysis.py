@@ -188,8 +188,9 @@ class ReceptiveField:
 
 
 def _broadcast(src: Node, node: Node) -> bool:
-    """``src`` is one value per channel spread over the node's positions (a gate)."""
-    return len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
+    """``src`` is one value per channel spread over the positions of the node's other input (a gate);
+    a node's only input is never broadcast (a transposed convolution of a 1x1 map reads it)."""
+    return len(node.inputs) > 1 and len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
 
 
 def _union(a, b):

@@ -319,5 +319,5 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
 
 
 def _gate(src, node) -> bool:
-    """The oracle's own statement of a broadcast input: (C, 1, 1) spread over positions."""
-    return len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
+    """The oracle's own statement of a broadcast input: (C, 1, 1) spread over another input's positions."""
+    return len(node.inputs) > 1 and len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)

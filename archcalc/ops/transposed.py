@@ -48,6 +48,7 @@ class ConvTranspose(Op):
         Example((3, 4, 4), {"out": 2, "kernel": 4, "stride": 2, "padding": 1, "bias": False}),
         Example((2, 3, 4), {"out": 3, "kernel": [2, 3], "stride": [3, 1], "dilation": [1, 2]}),
         Example((2, 4, 3), [2, 1, 2]),
+        Example((3, 1, 1), {"out": 2, "kernel": 4}),  # DCGAN's first layer: a 1x1 map spread over 4x4
         # After a strided conv the windows are uneven: the receptive field is an upper bound.
         Example((2, 9, 9), {"out": 2, "kernel": 2, "stride": 2}, before=({"conv": {"out": 2, "kernel": 3, "stride": 2}},)),
     )
