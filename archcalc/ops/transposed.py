@@ -22,7 +22,7 @@ from archcalc.ops.base import (
 @register
 class ConvTranspose(Op):
     kind = "conv_transpose"
-    aliases = ("deconv", "convtranspose2d", "conv_transpose2d")
+    aliases = ("deconv", "convtranspose2d", "conv_transpose2d", "upconv")
     family = "conv"
     doc = "2-D transposed convolution (torch ConvTranspose2d): upsampling by a learnt kernel (DCGAN, U-Net)."
     rules = (
