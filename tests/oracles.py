@@ -110,8 +110,10 @@ _FREE = {
     "view", "_unsafe_view", "reshape", "cat", "constant_pad_nd", "clone", "index", "permute", "t", "unsqueeze",
     "squeeze", "detach", "expand", "slice", "select", "channel_shuffle", "native_channel_shuffle", "alias",
     "transpose", "contiguous", "lift_fresh", "mm", "bmm", "_to_copy", "copy", "empty", "empty_like", "zeros",
-    "zeros_like", "ones", "fill", "zero", "repeat",
+    "zeros_like", "ones", "fill", "zero", "repeat", "pixel_shuffle", "pixel_unshuffle",
 }
+# Interpolation: the input elements each output element blends.
+_INTERPOLATION = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4, "upsample_bicubic2d": 16}
 
 
 def _normalising(x, weight, bias) -> int:
@@ -128,6 +130,8 @@ def _count(func, args, out) -> int:
         return _numel(args[0])
     if name in ("max_pool2d_with_indices", "avg_pool2d", "avg_pool3d"):
         return _window(args, out)
+    if name in _INTERPOLATION:
+        return _INTERPOLATION[name] * _numel(out)
     if name == "_adaptive_avg_pool2d":
         return _bins(args, out)
     if name == "native_batch_norm" and args[5]:  # batch statistics (instance norm runs this way)
@@ -342,5 +346,5 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
 
 
 def _gate(src, node) -> bool:
-    """The oracle's own statement of a broadcast input: (C, 1, 1) spread over positions."""
-    return len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
+    """The oracle's own statement of a broadcast input: (C, 1, 1) spread over another input's positions."""
+    return len(node.inputs) > 1 and len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)

@@ -53,9 +53,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, ClassVar, Sequence
 
 Shape = tuple[int, ...]
+Number = int | Fraction
 REQUIRED = object()
 
 
@@ -101,11 +103,14 @@ class ReceptiveStep:
     ``context`` is True where every output position also reads statistics over all the
     input's positions (group and instance norm): like a gate's value they are the same
     for every position, so they add global context, not window.
+    A kind that makes more positions than it reads (transposed convolution, upsampling)
+    states its window with :class:`fractions.Fraction` s: the whole positions inside the
+    real interval are read.
     """
 
-    kernel: tuple[int, int] = (1, 1)
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
+    kernel: tuple[Number, Number] = (1, 1)
+    stride: tuple[Number, Number] = (1, 1)
+    padding: tuple[Number, Number] = (0, 0)
     exact: bool = True
     context: bool = False
 
