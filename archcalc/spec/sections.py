@@ -143,15 +143,17 @@ class Sections:
         return values
 
     def value(self, raw, scope: Mapping[str, Any], loc: Location, what: str):
-        """A number or boolean from a literal or an expression."""
+        """A number, boolean or list of values from a literal or an expression."""
         if isinstance(raw, bool):
             return raw
+        if isinstance(raw, LList):  # held as a tuple: a value no expression can change
+            return tuple(self.value(item, scope, raw.item_loc(i), f"{what}, item {i}") for i, item in enumerate(raw))
         if isinstance(raw, str):
             try:
                 result = evaluate(raw, scope)
             except ExpressionError as exc:
                 self.fail_value(exc, loc, what=what, text=raw)
-            if isinstance(result, (int, float)):
+            if isinstance(result, (int, float, tuple)):
                 return result
             self.fail(f"{what} expected a number, got {result!r}", loc)
         if isinstance(raw, (int, float)):
@@ -161,7 +163,7 @@ class Sections:
                 self.fail_value(exc, loc)
         self.fail(
             f"{what} expected a number or an expression, got {describe_raw(raw)}", loc,
-            hint="expressions are written as text, e.g. \"2 * width\"" if isinstance(raw, (LList, LMap)) else None,
+            hint="expressions are written as text, e.g. \"2 * width\"" if isinstance(raw, LMap) else None,
         )
 
     def input_shape(self, values) -> tuple[int, ...]:
