@@ -36,7 +36,7 @@ from archcalc.spec.scope import BLOCK_IN, Item, Scope, block_input, call_note
 from archcalc.spec.sections import Sections
 from archcalc.spec.splits import ChannelSplits
 from archcalc.spec.yaml_loader import LList, LMap
-from archcalc.suggest import did_you_mean
+from archcalc.suggest import did_you_mean, unknown_kind
 
 _QUOTE_HINT = (
     "inside `{ }` or `[ ]` a comma separates entries; quote expressions that contain commas, "
@@ -258,12 +258,9 @@ class Builder(Sections, Constructs, ChannelSplits):
         if head in self.blocks:
             return self.block_call(item, scope, cur, sole)
         if op is None:
-            known = [*REGISTRY.ops, *self.blocks, *CONSTRUCT_KEYS]
-            error = SpecError(
-                f"unknown layer kind '{head}'" + did_you_mean(head, known),
-                item.loc,
-                hint="see `archcalc kinds` or docs/spec-format.md for the layer kinds",
-            )
+            suffix, hint = unknown_kind(head, REGISTRY.names(), [*self.blocks, *CONSTRUCT_KEYS])
+            error = SpecError(f"unknown layer kind '{head}'" + suffix, item.loc,
+                              hint=hint or "see `archcalc kinds` or docs/spec-format.md for the layer kinds")
             return self.placeholder(error, item, scope, cur, head if NAME.match(head) else "layer")
         return self.layer(op, item, scope, cur)
 

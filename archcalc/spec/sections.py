@@ -22,7 +22,7 @@ from archcalc.spec.language import (
 from archcalc.spec.scope import Scope
 from archcalc.spec.text import FREE_TEXT_EXTRAS, IDENTIFIER_EXTRAS, refused
 from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
-from archcalc.suggest import did_you_mean
+from archcalc.suggest import did_you_mean, unknown_kind
 
 
 class Sections:
@@ -203,9 +203,11 @@ class Sections:
         for kind, args in raw.items():
             op = REGISTRY.get(kind)
             if op is None:
-                hint = None if kind not in self.block_names() else "`defaults` apply to layer kinds, not to blocks"
+                suffix, hint = unknown_kind(kind, REGISTRY.names())
+                if kind in self.block_names():
+                    hint = "`defaults` apply to layer kinds, not to blocks"
                 self.fail(
-                    f"`defaults` names unknown layer kind '{kind}'" + did_you_mean(kind, REGISTRY.ops),
+                    f"`defaults` names unknown layer kind '{kind}'" + suffix,
                     raw.key_loc(kind),
                     hint=hint or "see `archcalc kinds` or docs/spec-format.md for the layer kinds",
                 )
