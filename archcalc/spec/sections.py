@@ -147,7 +147,9 @@ class Sections:
         if isinstance(raw, bool):
             return raw
         if isinstance(raw, LList):  # held as a tuple: a value no expression can change
-            return tuple(self.value(item, scope, raw.item_loc(i), f"{what}, item {i}") for i, item in enumerate(raw))
+            limit = LIMITS.max_integer
+            return tuple(item if type(item) is int and -limit <= item <= limit  # most items: no message made
+                         else self.value(item, scope, raw.item_loc(i), f"{what}, item {i}") for i, item in enumerate(raw))
         if isinstance(raw, str):
             try:
                 result = evaluate(raw, scope)
