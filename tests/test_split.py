@@ -162,3 +162,26 @@ def test_shufflenet_module_matches_its_analysis(shufflenet):
     assert parameter_check(shufflenet, module)["matches"]
     x = torch.zeros(1, 3, 224, 224)
     assert flop_counter_counts(module, (x,))[""] // 2 == archcalc.analyze(shufflenet).totals["macs"]
+
+
+def test_an_add_onto_a_part_leaves_the_other_parts_alone(spec_text):
+    """An add in place onto a part would change what the other part views of the same input."""
+    torch = pytest.importorskip("torch")
+    from archcalc.torch.build import build_module
+
+    graph = spec_text("""
+        input: [4, 2, 2]
+        layers:
+          - conv: {out: 4, kernel: 1, name: c}
+          - {chunk: 2, name: h}
+          - conv: {out: 2, kernel: 1, name: d}
+          - add: {from: [h.0, d]}
+          - concat: {from: [add1, h.0, h.1]}
+        """)
+    add = next(n for n in graph.nodes if n.kind == "add")
+    assert not add.op.aliases_input(add)
+    module = build_module(graph, dtype="float64")
+    x = torch.rand(1, 4, 2, 2, dtype=torch.float64)
+    c = module.c(x)
+    h0, h1 = c.chunk(2, dim=1)
+    assert torch.equal(module(x), torch.cat([h0 + module.d(h1), h0, h1], dim=1))
