@@ -574,6 +574,10 @@ class Registry:
     def get(self, name: str) -> Op | None:
         return self.ops.get(name)
 
+    def names(self) -> dict[str, str]:
+        """Every name a spec may write for a layer kind (aliases too), to its kind."""
+        return {name: op.kind for name, op in self.ops.items() if not op.graph_input}
+
     def kinds(self) -> list[Op]:
         seen: dict[str, Op] = {}
         for op in self.ops.values():
