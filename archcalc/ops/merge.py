@@ -124,7 +124,7 @@ class Product(_Merge):
     kind = "multiply"
     aliases = ("mul",)
     doc = (
-        "Elementwise product (squeeze-and-excitation gates); an input of shape (C, 1, 1) "
+        "Elementwise product (the gates of squeeze and excitation); an input of shape (C, 1, 1) "
         "is broadcast over the positions of a (C, H, W) one."
     )
     rules = (
