@@ -201,7 +201,7 @@ class LayerNorm(Op):
 
 
 @register
-class LayerNorm2d(Op):
+class ChannelLayerNorm(Op):
     kind = "layernorm2d"
     aliases = ("layer_norm2d",)
     family = "norm"
