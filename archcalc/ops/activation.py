@@ -56,6 +56,15 @@ class _Activation(Op):
             return [Saved("input copy", node.inputs[0].shape)]
         return [saved_input(node)]
 
+    def from_torch(self, module):
+        return {"inplace": bool(module.inplace)} if self.can_run_inplace else {}
+
+    def from_torch_call(self, name, constants, kwargs):
+        inplace = kwargs.pop("inplace", name.endswith("_"))
+        if constants or kwargs or (inplace and not self.can_run_inplace):
+            return None
+        return {"inplace": bool(inplace)} if self.can_run_inplace else {}
+
     def torch_kwargs(self, node) -> dict:
         if not self.can_run_inplace:
             return {}
@@ -83,6 +92,8 @@ def _activation(kind: str, torch_name: str, doc: str, *, inplace: bool = True, a
             "kind": kind,
             "aliases": tuple(aliases),
             "torch_name": torch_name,
+            "torch_classes": (f"torch.nn.{torch_name}",),
+            "torch_functions": (kind, f"{kind}_") if inplace else (kind,),
             "doc": doc,
             "rules": "in place (no new activation memory) unless `inplace: false`" if inplace else "a new tensor",
             "fields": fields,
@@ -112,6 +123,12 @@ class LeakyReLU(_Activation):
     fields = (Field("negative_slope", "float", 0.01, "slope for x < 0"), _INPLACE)
     positional = ("negative_slope",)
 
+    torch_classes = ("torch.nn.LeakyReLU",)
+    torch_functions = ()
+
+    def from_torch(self, module):
+        return {"negative_slope": float(module.negative_slope), "inplace": bool(module.inplace)}
+
     def torch_kwargs(self, node):
         return {**super().torch_kwargs(node), "negative_slope": node.args["negative_slope"]}
 
@@ -124,6 +141,11 @@ class Softmax(_Activation):
     rules = "a new tensor"
     examples = (Example((4, 3, 3)), Example((5,)))
     can_run_inplace = False
+    torch_classes = ("torch.nn.Softmax",)
+    torch_functions = ()
+
+    def from_torch(self, module):
+        return {} if module.dim == 1 else None
 
     def torch_kwargs(self, node):
         return {"dim": 1}
