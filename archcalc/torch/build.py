@@ -45,13 +45,16 @@ def torch_names(graph: Graph) -> dict[int, str]:
 
     Characters other than letters, digits and ``_`` (the scope dots, dashes) become
     ``_``; a reserved name gets ``_`` behind; clashes get ``_2``, ``_3``. Spec names
-    start with a letter or ``_``, so the result is an identifier.
+    start with a letter, ``_`` or (all digits) a digit, which gets ``_`` before it, so the
+    result is an identifier.
     """
     reserved = _reserved()
     used: set[str] = set()
     names: dict[int, str] = {}
     for node in graph.nodes:
         base = re.sub(r"[^0-9A-Za-z_]", "_", node.name)
+        if base[:1].isdigit():  # a top-level node named by a number (a Sequential's child)
+            base = "_" + base
         if base in reserved:
             base += "_"
         name, copy = base, 1

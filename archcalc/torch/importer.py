@@ -85,14 +85,22 @@ def _tracer(leaves: dict[type, list[Op]]):
         def __init__(self):
             super().__init__()
             self.inside: list[str] = []
+            self.failed_in: str | None = None  # the innermost module whose forward raised
 
         def is_leaf_module(self, module, qualified_name):
-            return type(module) in leaves
+            """Modules a kind computes, torch.nn's own, and any holding its own parameters or buffers:
+            a module no kind computes is then reported by its class, not by the functions inside."""
+            own = any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
+            return type(module) in leaves or own or super().is_leaf_module(module, qualified_name)
 
         def call_module(self, module, forward, args, kwargs):
             self.inside.append(self.path_of_module(module))
             try:
                 return super().call_module(module, forward, args, kwargs)
+            except Exception:
+                if self.failed_in is None:
+                    self.failed_in = self.inside[-1]
+                raise
             finally:
                 self.inside.pop()
 
@@ -110,9 +118,9 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
     try:
         graph = tracer.trace(module)
     except Exception as exc:  # fx raises many types: TraceError, TypeError, RuntimeError, ...
-        where = tracer.inside[-1] if tracer.inside else "the model's forward"
+        where = f"module '{tracer.failed_in}'" if tracer.failed_in else "the model's own forward"
         raise ImportFailure(
-            f"cannot trace {name}: in module '{where or 'the model'}': {str(exc).splitlines()[0]}",
+            f"cannot trace {name}: in {where}: {str(exc).splitlines()[0]}",
             hint="torch.fx cannot follow control flow that depends on tensor values; a fixed --input may "
                  "help, or move that part into a module archcalc has a kind for (a leaf)",
         ) from None
@@ -159,6 +167,10 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
             outputs = [names[v] for v in values if isinstance(v, fx.Node) and v in names]
             continue
         inputs = tensors(node.args) + tensors(node.kwargs.values())
+        if node.op == "get_attr":
+            unsupported["a parameter or buffer read outside a module (get_attr)"].append(node.target)
+            names[node] = node.name  # stands in, so that what follows is checked too
+            continue
         if node.op == "call_module":
             sub = modules[node.target]
             described = f"{type(sub).__module__}.{type(sub).__qualname__}"
@@ -183,6 +195,7 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
             base = ".".join(p for p in (scope_of(node), found[0].kind if found else "") if p)
         if found is None or not inputs or any(i not in names for i in inputs):
             unsupported[described].append(where)
+            names[node] = node.name
             continue
         op, args = found
         layer = Layer(unique(base, node.op == "call_module"), op.kind, _written(op, args), [names[i] for i in inputs])
