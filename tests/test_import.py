@@ -97,6 +97,38 @@ def test_the_flat_spec_reloads_as_a_file(tmp_path):
     assert "name: '0'" in text and "from: [bn2, downsample.1]" in text
 
 
+def test_resnet50_reads_as_blocks_under_100_lines_and_keeps_the_state_dict(run, tmp_path):
+    out, flat = tmp_path / "r50.yaml", tmp_path / "r50-flat.yaml"
+    assert run("import", "torchvision:resnet50", "-o", str(out)).exit_code == 0
+    assert run("import", "torchvision:resnet50", "--flat", "-o", str(flat)).exit_code == 0
+    text = out.read_text()
+    assert len(text.splitlines()) < 100 < 200 < len(flat.read_text().splitlines())
+    assert "blocks:" in text and "from: [bn3, $block_in]" in text and "blocks:" not in flat.read_text()
+    original = torchvision.models.resnet50()
+    for path in (out, flat):
+        graph = archcalc.load(path)
+        assert archcalc.analyze(graph).totals["params"] == 25_557_032
+        build_module(graph, init=False).load_state_dict(original.state_dict(), strict=True)
+
+
+def test_block_in_names_the_block_input_in_from(spec_text):
+    graph = spec_text(
+        """
+        input: [8, 8, 8]
+        blocks:
+          res:
+            layers:
+              - conv: {out: 8, kernel: 3, padding: 1, name: c}
+              - add: {from: [c, $block_in], name: add}
+        layers:
+          - res: {name: a}
+          - res: {name: b}
+        """
+    )
+    inputs = {n.name: [i.name for i in n.inputs] for n in graph.nodes}
+    assert inputs["a.add"] == ["a.c", "input"] and inputs["b.add"] == ["b.c", "a.add"]
+
+
 def test_every_unsupported_operation_is_listed_with_its_count_and_paths():
     with pytest.raises(ImportFailure) as caught:
         trace(Odd(), (3, 8, 8), "odd")

@@ -19,6 +19,8 @@ SOURCE is torchvision:NAME (built with weights=None), timm:NAME (when timm is
 installed) or path/file.py:NAME (a module class or a function returning one, from your
 own file, imported as you would import it). Node names are the module's qualified
 names, so `archcalc export` of the spec loads the model's state_dict (strict=True).
+Module classes whose instances repeat one structure become blocks (the arguments that
+differ are their parameters); --flat writes every layer out instead.
 An operation no layer kind computes stops the import with every such operation listed;
 nothing is written then. Needs the torch extra: pip install 'archcalc[torch]'.""",
 )
@@ -27,8 +29,10 @@ nothing is written then. Needs the torch extra: pip install 'archcalc[torch]'.""
               help="The input the model is traced at (default 3x224x224).")
 @click.option("--arg", "args", multiple=True, callback=parse_sets, metavar="NAME=VALUE",
               help="An argument of the model's builder or class (repeatable).")
+@click.option("--flat", is_flag=True,
+              help="Write every layer out, modules as named groups (no blocks, no repeat).")
 @output_options
-def command(source, input_shape, args, output, force):
+def command(source, input_shape, args, flat, output, force):
     """Write the spec of the torch model SOURCE."""
     from archcalc.errors import SpecError
     from archcalc.torch import require_torch
@@ -39,4 +43,4 @@ def command(source, input_shape, args, output, force):
     if output is not None and output.exists() and not force:
         raise click.UsageError(f"{output} exists; pass --force to overwrite it")
     require_torch()
-    emit(import_source(source, input_shape, args), output, force)
+    emit(import_source(source, input_shape, args, flat=flat), output, force)

@@ -32,7 +32,7 @@ from archcalc.spec.fields import FieldError, convert, default_value
 from archcalc.spec.language import (
     CONSTRUCT_KEYS, INDEX, META_KEYS, MODIFIER_KEYS, NAME, TOP_KEYS, describe_raw,
 )
-from archcalc.spec.scope import BLOCK_IN, Item, Scope, block_input, call_note
+from archcalc.spec.scope import BLOCK_IN, BLOCK_NODE, Item, Scope, block_input, call_note
 from archcalc.spec.sections import Sections
 from archcalc.spec.yaml_loader import LList, LMap
 from archcalc.suggest import did_you_mean
@@ -408,6 +408,8 @@ class Builder(Sections, Constructs):
         prefix = f"{owner}: " if owner else ""
         if not isinstance(name, str):
             self.fail(f"{prefix}{what} expected node names, got {describe_raw(name)}", loc, node)
+        if name == "$block_in":
+            return scope.values[BLOCK_NODE]
         for k in range(len(scope.path), -1, -1):
             full = ".".join((*scope.path[:k], name))
             found = self.names.get(full) or self.scope_outputs.get(full)

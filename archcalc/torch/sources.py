@@ -79,10 +79,13 @@ def _from_file(path: Path, name: str, args: dict):
     return model
 
 
-def import_source(source: str, input_shape: Sequence[int] | None = None, args: Mapping[str, Any] | None = None) -> str:
-    """The spec text of the model at ``source``, at ``input_shape`` (default 3x224x224)."""
+def import_source(source: str, input_shape: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
+                  flat: bool = True) -> str:
+    """The spec text of the model at ``source``, at ``input_shape`` (default 3x224x224): every
+    layer written out (``flat``), or with repeated module classes as blocks."""
     from archcalc.torch.importer import trace
-    from archcalc.torch.spec_writer import flat_text
+    from archcalc.torch.spec_writer import flat_text, readable_text
 
     model, name = model_from_source(source, args)
-    return flat_text(trace(model, tuple(input_shape or DEFAULT_INPUT), name), source)
+    write = flat_text if flat else readable_text
+    return write(trace(model, tuple(input_shape or DEFAULT_INPUT), name), source)
