@@ -6,7 +6,9 @@ Pure functions of a built graph and the batch/dtype to size it for; the result's
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from archcalc.collector import paused_gc
@@ -35,9 +37,10 @@ class LayerMetrics:
     other_ops: int
     activations: int
     activation_bytes: int
-    receptive_field: list[int]
-    jump: list[int]
-    rf_padding: list[int]
+    # Fractions after a transposed convolution or an upsampling (see ReceptiveField).
+    receptive_field: list[int | Fraction]
+    jump: list[int | Fraction]
+    rf_padding: list[int | Fraction]
     global_context: bool
     trainable: bool
     training_only: bool
@@ -84,9 +87,9 @@ class LayerMetrics:
             "other_ops": self.other_ops,
             "activations": self.activations,
             "activation_bytes": self.activation_bytes,
-            "receptive_field": self.receptive_field,
-            "jump": self.jump,
-            "rf_padding": self.rf_padding,
+            "receptive_field": json_numbers(self.receptive_field),
+            "jump": json_numbers(self.jump),
+            "rf_padding": json_numbers(self.rf_padding),
             "global_context": self.global_context,
             "backward_input_macs": self.backward_input_macs,
             "backward_weight_macs": self.backward_weight_macs,
@@ -130,9 +133,19 @@ class Analysis:
             "reference": g.reference,
             "batch": self.batch,
             "dtype": self.dtype,
-            "totals": dict(self.totals),
+            "totals": {**self.totals, "receptive_field": json_numbers(self.totals["receptive_field"])},
             "layers": [row.to_dict() for row in self.layers],
         }
+
+
+def json_numbers(values) -> list[int | str]:
+    """Integers as they are, fractions as the text "n/d" (JSON has no exact fractions)."""
+    return [v if isinstance(v, int) else str(v) for v in values]
+
+
+def _exact(value) -> int | Fraction:
+    """An int where the value is whole, else the Fraction."""
+    return int(value) if value.denominator == 1 else Fraction(value)
 
 
 @dataclass(frozen=True)
@@ -149,6 +162,10 @@ class ReceptiveField:
     last per axis) that every output position also reads; for a gate made by a global
     pool it is the whole input. ``exact`` is False where the window is an upper bound
     (adaptive pooling with uneven bins, joined paths of different jumps).
+
+    After a transposed convolution or an upsampling the jump, and with it size and start,
+    may be fractions (exact, :class:`fractions.Fraction`): the window is then a real
+    interval and reads the input positions inside it.
     """
 
     size: tuple[int, int] = (1, 1)
@@ -160,7 +177,8 @@ class ReceptiveField:
     def window(self, position: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
         """(first, last) input row and column of the window of an output position, unclipped."""
         return tuple(  # type: ignore[return-value]
-            (self.start[a] + position[a] * self.jump[a], self.start[a] + position[a] * self.jump[a] + self.size[a] - 1)
+            (math.ceil(self.start[a] + position[a] * self.jump[a]),
+             math.floor(self.start[a] + position[a] * self.jump[a] + self.size[a] - 1))
             for a in (0, 1)
         )
 
@@ -170,8 +188,9 @@ class ReceptiveField:
 
 
 def _broadcast(src: Node, node: Node) -> bool:
-    """``src`` is one value per channel spread over the node's positions (a gate)."""
-    return len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
+    """``src`` is one value per channel spread over the positions of the node's other input (a gate);
+    a node's only input is never broadcast (a transposed convolution of a 1x1 map reads it)."""
+    return len(node.inputs) > 1 and len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
 
 
 def _union(a, b):
@@ -213,16 +232,37 @@ def receptive_fields(graph: Graph) -> list[ReceptiveField]:
                 gate = result[src.index]
                 context = _union(_union(context, gate.context), gate.region())
         step = node.op.receptive_step(node)
+        if step.context:  # statistics over all positions of its input
+            h, w = node.inputs[0].shape[1:]
+            context = _union(context, _union(into.window((0, 0)), into.window((h - 1, w - 1))))
         result.append(
             ReceptiveField(
-                size=tuple(into.size[a] + (step.kernel[a] - 1) * into.jump[a] for a in (0, 1)),  # type: ignore[arg-type]
-                jump=tuple(into.jump[a] * step.stride[a] for a in (0, 1)),  # type: ignore[arg-type]
-                start=tuple(into.start[a] - step.padding[a] * into.jump[a] for a in (0, 1)),  # type: ignore[arg-type]
-                exact=into.exact and step.exact,
+                size=tuple(_exact(into.size[a] + (step.kernel[a] - 1) * into.jump[a]) for a in (0, 1)),  # type: ignore[arg-type]
+                jump=tuple(_exact(into.jump[a] * step.stride[a]) for a in (0, 1)),  # type: ignore[arg-type]
+                start=tuple(_exact(into.start[a] - step.padding[a] * into.jump[a]) for a in (0, 1)),  # type: ignore[arg-type]
+                exact=into.exact and step.exact and (_whole(step) or _rounding_commutes(into)),
                 context=context,
             )
         )
     return result
+
+
+def _whole(step) -> bool:
+    return all(v.denominator == 1 for v in (*step.kernel, *step.stride, *step.padding))
+
+
+def _rounding_commutes(field: ReceptiveField) -> bool:
+    """Whether a fractional window placed on ``field``'s grid reads what its rounded (inner)
+    window reads: true when each position of the grid maps to whole input positions by
+    ``x / n + m / n`` (jump 1/n and both window ends whole in units of 1/n), since
+    ceil(ceil(x) / n) = ceil(x / n). A strided layer before a transposed convolution breaks
+    it (its windows are then uneven: an upper bound)."""
+    return all(
+        field.jump[a].numerator == 1
+        and Fraction(field.start[a], field.jump[a]).denominator == 1
+        and Fraction(field.start[a] + field.size[a] - 1, field.jump[a]).denominator == 1
+        for a in (0, 1)
+    )
 
 
 def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: bool = True,
@@ -234,7 +274,8 @@ def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: b
     window is cut to its input's size, so padding anywhere on the way reads nothing: the
     exact region near borders, where the :class:`ReceptiveField` window (which ignores the
     padding of layers in between) is an upper bound; ``clip=False`` gives that window.
-    Gates add their region only with ``context``. A flat node has the one position (0, 0).
+    Gates add their region, and statistics over all positions (group norm) their whole input,
+    only with ``context``. A flat node has the one position (0, 0).
     """
     need: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {node.index: ((position[0],) * 2, (position[1],) * 2)}
     for current in reversed(graph.nodes[: node.index + 1]):
@@ -247,10 +288,13 @@ def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: b
         for src in current.inputs:
             if _broadcast(src, current):
                 found = ((0, 0), (0, 0)) if context else None
+            elif step.context and context:
+                found = ((0, src.shape[1] - 1), (0, src.shape[2] - 1))
             else:
+                # A fractional step (transposed convolution) reads the whole positions inside.
                 found = tuple(
-                    (region[a][0] * step.stride[a] - step.padding[a],
-                     region[a][1] * step.stride[a] - step.padding[a] + step.kernel[a] - 1)
+                    (math.ceil(region[a][0] * step.stride[a] - step.padding[a]),
+                     math.floor(region[a][1] * step.stride[a] - step.padding[a] + step.kernel[a] - 1))
                     for a in (0, 1)
                 )
                 if clip:

@@ -102,15 +102,24 @@ def _bins(args, out) -> int:
 # convolutions count only their bias add; copies and views count nothing.
 _ELEMENTWISE = {
     "add", "sub", "mul", "div", "relu", "hardtanh", "leaky_relu", "sigmoid", "tanh", "gelu", "silu",
-    "hardswish", "hardsigmoid", "pow", "_softmax", "neg", "exp", "rsqrt", "sqrt", "clamp",
+    "hardswish", "hardsigmoid", "pow", "_softmax", "neg", "exp", "rsqrt", "sqrt", "clamp", "elu", "mish",
+    "softplus", "_prelu_kernel",
 }
 _REDUCTION = {"sum", "mean", "amax", "adaptive_max_pool2d"}
 _FREE = {
     "view", "_unsafe_view", "reshape", "cat", "constant_pad_nd", "clone", "index", "permute", "t", "unsqueeze",
     "squeeze", "detach", "expand", "slice", "select", "channel_shuffle", "native_channel_shuffle", "alias",
     "transpose", "contiguous", "lift_fresh", "mm", "bmm", "_to_copy", "copy", "empty", "empty_like", "zeros",
-    "zeros_like", "ones", "fill", "zero",
+    "zeros_like", "ones", "fill", "zero", "repeat", "pixel_shuffle", "pixel_unshuffle",
 }
+# Interpolation: the input elements each output element blends.
+_INTERPOLATION = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4, "upsample_bicubic2d": 16}
+
+
+def _normalising(x, weight, bias) -> int:
+    """Per element: mean and variance read it, the mean is subtracted and the inverse deviation
+    multiplied; then the scale and the shift, where the module has them."""
+    return _numel(x) * (4 + (weight is not None) + (bias is not None))
 
 
 def _count(func, args, out) -> int:
@@ -121,10 +130,18 @@ def _count(func, args, out) -> int:
         return _numel(args[0])
     if name in ("max_pool2d_with_indices", "avg_pool2d", "avg_pool3d"):
         return _window(args, out)
+    if name in _INTERPOLATION:
+        return _INTERPOLATION[name] * _numel(out)
     if name == "_adaptive_avg_pool2d":
         return _bins(args, out)
+    if name == "native_batch_norm" and args[5]:  # batch statistics (instance norm runs this way)
+        return _normalising(args[0], args[1], args[2])
     if name in ("native_batch_norm", "_native_batch_norm_legit_no_training"):
         return 2 * _numel(out[0])
+    if name == "native_layer_norm":
+        return _normalising(args[0], args[2], args[3])
+    if name == "native_group_norm":
+        return _normalising(args[0], args[1], args[2])
     if name == "convolution":
         return _numel(out) if args[2] is not None else 0
     if name == "addmm":
@@ -247,14 +264,26 @@ def _average_pools(module) -> None:
         setattr(module.get_submodule(parent) if parent else module, attr, new)
 
 
+def _pointwise_norms(module) -> None:
+    """Statistics over all positions (group and instance norm) are the same for every
+    position: context, like a gate. Normalised by them detached, an output position's
+    gradient reaches only its own input position, as through the identity."""
+    from torch import nn
+
+    for name, sub in list(module.named_modules()):
+        if isinstance(sub, nn.GroupNorm) or (isinstance(sub, nn.InstanceNorm2d) and not sub.track_running_stats):
+            parent, _, attr = name.rpartition(".")
+            setattr(module.get_submodule(parent) if parent else module, attr, nn.Identity())
+
+
 def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64, limit: int | None = None):
     """Back-propagate from one output position per probe (a centre and a corner of every
     node with spatial output) and compare the extent of the non-zero input gradient with the
     analytic window placed there and clipped to the input.
 
     All probes run as one batch, one sample each (inference mode, so samples do not mix).
-    With ``context`` False, inputs broadcast over positions (gates) are detached: that is the
-    window, what the analysis reports as the receptive field; with ``context`` True nothing
+    With ``context`` False, inputs broadcast over positions (gates) and statistics over all
+    positions are detached: that is the window, what the analysis reports as the receptive field; with ``context`` True nothing
     is detached and the expected extent includes the node's global context.
     ``limit`` keeps that many nodes, evenly spread (for the largest specs).
     """
@@ -277,6 +306,8 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
     positive_(module)
     module.requires_grad_(False)  # only the input's gradient is wanted
     _average_pools(module)
+    if not context:
+        _pointwise_norms(module)
     by_name = dict(submodules(graph, module))
     weights = torch.rand(max(n.shape[0] for n in graph.nodes), dtype=dtype) + 0.5
     picked: list[torch.Tensor] = []
@@ -315,5 +346,5 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
 
 
 def _gate(src, node) -> bool:
-    """The oracle's own statement of a broadcast input: (C, 1, 1) spread over positions."""
-    return len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)
+    """The oracle's own statement of a broadcast input: (C, 1, 1) spread over another input's positions."""
+    return len(node.inputs) > 1 and len(src.shape) == 3 and src.shape[1:] == (1, 1) and len(node.shape) == 3 and node.shape[1:] != (1, 1)

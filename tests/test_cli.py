@@ -376,10 +376,11 @@ def test_summary_markdown_totals_and_trainable(run):
     md = run("summary", "resnet18", "--freeze-until", "layer3", "--depth", "1", "--format", "markdown",
              "--columns", "name,memory,params,trainable,rf").output.splitlines()
     assert md[0] == "| Layer | Memory (bytes) | Params | Trainable | RF |"
-    # layer3: 12 stored outputs of 256x14x14 (ReLUs in place) x 4 bytes; frozen up to and with it.
-    assert "| layer3 | 2,408,448 | 2,099,712 | false | 211 |" in md
-    assert "| layer4 | 1,204,224 | 8,393,728 | true | 435 |" in md
-    assert "| **Total** | 24,291,232 | 11,689,512 |  | 435x435 |" in md
+    # layer3: 10 stored outputs of 256x14x14 (ReLUs and both residual adds in place) x 4 bytes;
+    # frozen up to and with it.
+    assert "| layer3 | 2,007,040 | 2,099,712 | false | 211 |" in md
+    assert "| layer4 | 1,003,520 | 8,393,728 | true | 435 |" in md
+    assert "| **Total** | 21,280,672 | 11,689,512 |  | 435x435 |" in md
     assert "- **Params** 11,689,512 = 11,683,712 weights + 5,800 biases (trainable 8,906,728, frozen 2,782,784, " \
            "buffers 9,620)" in md
     assert "- **MACs** 1,814,073,344; FLOPs (2 × MACs) 3,628,146,688" in md

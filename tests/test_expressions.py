@@ -52,12 +52,35 @@ def ev(text, **scope):
         ("not 0", True),
         ("2 if 1 == 0 else 1", 1),
         ("2 if 0 == 0 else 1", 2),
+        ("log(8, 2)", 3.0),
+        ("round(log(1000, 10))", 3),
+        ("log2(1024)", 10.0),
+        ("round(exp(log(7)))", 7),
+        ("sqrt(2.25)", 1.5),
+        ("[1, 2 + 3]", (1, 5)),
+        ("[8, 16, 32][1]", 16),
+        ("[8, 16, 32][-1]", 32),
+        ("[[1, 2], [3]][0][1]", 2),
+        ("len([4, 5, 6])", 3),
+        ("len([])", 0),
+        ("max([3, 9, 4])", 9),
+        ("[1, 2] == [1, 2]", True),
+        ("[8, 16][2.0 - 1]", 16),  # a whole float indexes, as widths[depth / 2] may
     ],
 )
 def test_arithmetic_functions_comparisons(text, expected):
     result = evaluate(text, {})
     assert result == expected
     assert type(result) is type(expected)
+
+
+def test_list_values_are_indexed_by_expressions():
+    scope = {"widths": (64, 128, 256), "i": 2, "table": ((0, 1), (1, 2, 3))}
+    assert evaluate("widths[i]", scope) == 256
+    assert evaluate("widths[i - 1] * 2", scope) == 256
+    assert evaluate("widths[len(widths) - 1]", scope) == 256
+    assert evaluate("len(table[1])", scope) == 3
+    assert names_used("widths[i] + len(table)") == ["widths", "i", "table"]
 
 
 def test_names_and_dollar_names():
@@ -96,13 +119,30 @@ def refused(text, scope=None):
         ("width.real", "attribute access ('.real') is not allowed in expressions", 5),
         ("a.b.c", "attribute access ('.b') is not allowed in expressions", 1),
         ("x.__class__", "names starting with '__' are not allowed in expressions, got '__class__'", 2),
-        ("a[0]", "indexing is not allowed in expressions", 0),
+        ("a[0]", "only a list can be indexed, got 1 in 'a[0]'", 0),
+        ("w[0:2]", "slicing is not allowed in expressions", 2),
+        ("w[1.5]", "a list index expected a whole number, got 1.5", 2),
+        ("w[3]", "index 3 is out of range for a list of 3 in 'w[3]'", 2),
+        ("w[-4]", "index -4 is out of range for a list of 3", 2),
+        ("w[10 ** 18]", "index 1000000000000000000 is out of range for a list of 3", 2),
+        ("w[10 ** 30]", "is too large", None),
+        ("[0] * 10 ** 9", "arithmetic in '[0] * 10 ** 9' needs numbers, got a list of 1", 0),
+        ("w + w", "arithmetic in 'w + w' needs numbers, got a list of 3", 0),
+        ("-w", "arithmetic in '-w' needs numbers, got a list of 3", 1),
+        ("int(w)", "int() in 'int(w)' needs numbers, got a list of 3", 4),
+        ("len(a)", "len() expected a list, got 1", 0),
+        ("w.index(1)", "attribute access ('.index') is not allowed", 1),
+        ("log(0)", "log() needs a positive number, got 0", 0),
+        ("log(8, 1)", "log() needs a positive base other than 1, got 1", 0),
+        ("log2(-a)", "log2() needs a positive number, got -1", 0),
+        ("sqrt(-a)", "sqrt() needs a number >= 0, got -1", 0),
+        ("exp(1000)", "exp(1000) is too large (more than e ** 41)", 0),
         ("(lambda: 1)()", "lambda is not allowed in expressions", 1),
         ("lambda: 1", "lambda is not allowed in expressions", 0),
         ("[x for x in a]", "a comprehension is not allowed in expressions", 0),
         ("(x for x in a)", "a generator expression is not allowed in expressions", 0),
         ("{x: 1 for x in a}", "a comprehension is not allowed", 0),
-        ("[1, 2]", "a list is not allowed in expressions", 0),
+        ("(1, 2)", "a tuple (write a list as [a, b]) is not allowed in expressions", 0),
         ("(x := 1)", "':=' assignment is not allowed", 1),
         ("1 in a", "the operator 'in' is not allowed", None),
         ("1 | 2", "the bitwise operator '|' is not allowed", None),
@@ -129,7 +169,7 @@ def refused(text, scope=None):
     ],
 )
 def test_refusals(text, message, offset):
-    exc = refused(text, {"width": 3, "a": 1, "x": 2, dollar_name("in"): 8})
+    exc = refused(text, {"width": 3, "a": 1, "x": 2, "w": (1, 2, 3), dollar_name("in"): 8})
     assert message in str(exc)
     if offset is not None:
         assert exc.offset == offset
@@ -162,7 +202,7 @@ def test_overlong_and_oversized_expressions():
 
 
 def test_errors_carry_a_hint_listing_what_is_allowed():
-    exc = refused("a[0]", {"a": 1})
+    exc = refused("a[0:1]", {"a": (1,)})
     assert exc.hint.startswith("expressions may use numbers")
     assert "make_divisible" in exc.hint
     assert refused("nothing_here").hint == (

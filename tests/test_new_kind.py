@@ -32,34 +32,34 @@ def docs_example() -> str:
 
 
 @pytest.fixture
-def scale_kind(tmp_path):
-    path = tmp_path / "scale_kind.py"
+def times_kind(tmp_path):
+    path = tmp_path / "times_kind.py"
     path.write_text(HEADER + docs_example())
-    spec = importlib.util.spec_from_file_location("scale_kind", path)
+    spec = importlib.util.spec_from_file_location("times_kind", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["scale_kind"] = module
+    sys.modules["times_kind"] = module
     try:
         spec.loader.exec_module(module)
-        yield REGISTRY.get("scale")
+        yield REGISTRY.get("times")
     finally:
-        REGISTRY.remove("scale")
-        TORCH_CLASSES.pop("ScaleModule", None)
-        sys.modules.pop("scale_kind", None)
+        REGISTRY.remove("times")
+        TORCH_CLASSES.pop("TimesModule", None)
+        sys.modules.pop("times_kind", None)
 
 
-def test_a_kind_in_one_file_is_registered_schemad_documented_tested_and_exported(scale_kind, tmp_path):
-    assert scale_kind is not None and scale_kind.kind == "scale"
+def test_a_kind_in_one_file_is_registered_schemad_documented_tested_and_exported(times_kind, tmp_path):
+    assert times_kind is not None and times_kind.kind == "times"
     schema = spec_schema()
-    assert schema["properties"]["defaults"]["properties"]["scale"]["properties"]["factor"]
-    assert any("scale" in item.get("properties", {}) for item in schema["$defs"]["layers"]["items"]["anyOf"])
+    assert schema["properties"]["defaults"]["properties"]["times"]["properties"]["factor"]
+    assert any("times" in item.get("properties", {}) for item in schema["$defs"]["layers"]["items"]["anyOf"])
     table = runpy.run_path(str(ROOT / "docs" / "make_kinds.py"))["render"]()
-    assert "| `scale` |" in table and "Multiplies every value by a constant." in table
-    for index in range(len(scale_kind.examples)):
-        graph, module = test_kinds.built_example("scale", index)
+    assert "| `times` |" in table and "Multiplies every value by a constant." in table
+    for index in range(len(times_kind.examples)):
+        graph, module = test_kinds.built_example("times", index)
         for check in test_kinds.CHECKS:  # shapes, params, MACs, other ops, saved, RF, export
-            check("scale", graph, module)
-    graph = archcalc.load_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3}\n  - scale: 3\n", "s.yaml")
-    assert archcalc.analyze(graph).layer("scale1").other_ops == 4 * 6 * 6
+            check("times", graph, module)
+    graph = archcalc.load_text("input: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3}\n  - times: 3\n", "s.yaml")
+    assert archcalc.analyze(graph).layer("times1").other_ops == 4 * 6 * 6
 
 
 def test_a_kind_that_forgets_a_rule_is_refused():

@@ -88,6 +88,25 @@ def test_landscape_points_cover_every_builtin_with_a_reference():
     assert all(p.area == pytest.approx(p.params / 1e6 * AREA_PER_MPARAM) for p in points)
 
 
+def test_landscape_plots_efficientnet_and_mobilenet_v3_with_their_published_accuracy(run, tmp_path):
+    """The default landscape (every built-in with a reference) holds both, at torchvision's
+    documented acc@1 and the analysed MACs and parameters."""
+    points = {p.name: p for p in landscape_points([archcalc.analyze(n) for n in ("efficientnet-b0",
+                                                                               "mobilenet-v3-large")])[0]}
+    efficientnet, mobilenet = points["efficientnet-b0"], points["mobilenet-v3-large"]
+    assert (efficientnet.top1, efficientnet.top5, efficientnet.params, efficientnet.macs) == (
+        77.692, 93.532, 5_288_548, 385_814_752)
+    assert (mobilenet.top1, mobilenet.top5, mobilenet.params, mobilenet.macs) == (
+        74.042, 91.34, 5_483_032, 216_589_760)
+    assert "EfficientNet_B0_Weights.IMAGENET1K_V1" in efficientnet.source
+    assert "MobileNet_V3_Large_Weights.IMAGENET1K_V1" in mobilenet.source
+    out = tmp_path / "landscape.svg"
+    assert run("plot", "landscape", "-o", str(out)).exit_code == 0
+    svg = out.read_text()
+    for name in points:
+        assert f'id="bubble:{name}"' in svg and f'id="label:{name}"' in svg
+
+
 # --- label placement ----------------------------------------------------------------------------
 
 

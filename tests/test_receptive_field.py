@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 import oracles  # noqa: E402
 
 SPECS = sorted(builtin_paths())
-SIZES = (32, 48, 64, 80, 96, 128, 160, 224, 299)
+SIZES = (32, 48, 64, 80, 96, 128, 160, 188, 224, 299)  # 188: the smallest U-Net tile
 
 SE_TOY = """
 input: [8, 32, 32]

@@ -6,6 +6,7 @@ from archcalc.ops.base import (
     Example,
     Field,
     Op,
+    OpError,
     Saved,
     elementwise,
     no_params,
@@ -57,7 +58,10 @@ class _Activation(Op):
         return [saved_input(node)]
 
     def from_torch(self, module):
-        return {"inplace": bool(module.inplace)} if self.can_run_inplace else {}
+        """Every argument from the module's attribute of the same name (torch's modules keep them)."""
+        if not all(hasattr(module, f.name) for f in self.fields):
+            return None
+        return {f.name: getattr(module, f.name) for f in self.fields}
 
     def from_torch_call(self, name, constants, kwargs):
         inplace = kwargs.pop("inplace", name.endswith("_"))
@@ -66,9 +70,11 @@ class _Activation(Op):
         return {"inplace": bool(inplace)} if self.can_run_inplace else {}
 
     def torch_kwargs(self, node) -> dict:
-        if not self.can_run_inplace:
-            return {}
-        return {"inplace": node.args["inplace"] and node.inplace_allowed}
+        """The kind's fields are the torch module's keyword arguments, by the same names."""
+        kwargs = {f.name: node.args[f.name] for f in self.fields if f.name != "inplace"}
+        if self.can_run_inplace:
+            kwargs["inplace"] = node.args["inplace"] and node.inplace_allowed
+        return kwargs
 
     def torch_module(self, node):
         from torch import nn
@@ -78,7 +84,7 @@ class _Activation(Op):
 
 # Kinds whose derivative torch computes from the output, and in-place kinds that keep their result.
 _SAVE_OUTPUT = frozenset({"relu", "sigmoid", "tanh", "softmax"})
-_INPLACE_SAVE_RESULT = frozenset({"relu", "leaky_relu"})
+_INPLACE_SAVE_RESULT = frozenset({"relu", "leaky_relu", "elu", "selu"})
 
 _INPLACE = Field("inplace", "bool", True, "overwrite the input (no new activation memory)")
 
@@ -112,6 +118,13 @@ _activation("silu", "SiLU", "x * sigmoid(x)", aliases=("swish",))
 _activation("sigmoid", "Sigmoid", "1 / (1 + exp(-x))", inplace=False)
 _activation("tanh", "Tanh", "hyperbolic tangent (LeNet-5)", inplace=False)
 _activation("gelu", "GELU", "x * Phi(x)", inplace=False)
+_activation("elu", "ELU", "x if x > 0 else alpha * (exp(x) - 1)",
+            extra=(Field("alpha", "float", 1.0, "the value approached for x -> -inf is -alpha"),))
+_activation("selu", "SELU", "scale * elu(x, alpha) with Klambauer et al.'s fixed constants (self-normalising)")
+_activation("mish", "Mish", "x * tanh(softplus(x))")
+_activation("softplus", "Softplus", "log(1 + exp(beta * x)) / beta; linear above `threshold`", inplace=False,
+            extra=(Field("beta", "float", 1.0, "sharpness"),
+                   Field("threshold", "float", 20.0, "beta * x above which it is x itself")))
 
 
 @register
@@ -126,11 +139,62 @@ class LeakyReLU(_Activation):
     torch_classes = ("torch.nn.LeakyReLU",)
     torch_functions = ()
 
+@register
+class HardTanh(_Activation):
+    kind = "hardtanh"
+    torch_name = "Hardtanh"
+    doc = "x clipped to [min_val, max_val]"
+    rules = "in place (no new activation memory) unless `inplace: false`"
+    fields = (
+        Field("min_val", "float", -1.0, "lower bound"),
+        Field("max_val", "float", 1.0, "upper bound"),
+        _INPLACE,
+    )
+    # Bounds beyond the oracle's inputs (0.5 to 1.5), so that every gradient is non-zero.
+    examples = (
+        Example((3, 4, 5), {"min_val": -2.0, "max_val": 2.0}),
+        Example((2, 5, 4), {"min_val": 0.0, "max_val": 2.0}, before=({"conv": {"out": 3, "kernel": 1}},)),
+    )
+
+    def output_shape(self, node):
+        if node.args["min_val"] >= node.args["max_val"]:
+            raise OpError(
+                f"hardtanh '{node.name}': min_val {node.args['min_val']} must be below max_val {node.args['max_val']}",
+                "max_val",
+            )
+        return node.inputs[0].shape
+
+
+@register
+class PReLU(_Activation):
+    kind = "prelu"
+    torch_name = "PReLU"
+    doc = "x if x > 0 else a * x, with the slope `a` learnt per channel (He et al. 2015), or one for all"
+    rules = "C params (1 with `shared: true`); a new tensor"
+    fields = (
+        Field("shared", "bool", False, "one slope for all channels (torch's PReLU() default) instead of one each"),
+        Field("init", "float", 0.25, "initial slope"),
+    )
+    can_run_inplace = False
+    examples = (
+        Example((3, 4, 5)),
+        Example((2, 5, 4), {"shared": True}, before=({"conv": {"out": 3, "kernel": 1}},)),
+        Example((6,), {"init": 0.1}),
+    )
+
     def from_torch(self, module):
-        return {"negative_slope": float(module.negative_slope), "inplace": bool(module.inplace)}
+        """One slope, or one per channel; the initial value does not change what is counted."""
+        return {"shared": module.num_parameters == 1}
+
+    def params(self, node):
+        return (1 if node.args["shared"] else node.shape[0]), 0
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """Its backward reads the input for both gradients, so the input is kept for either."""
+        return [saved_input(node)] if needs_input_grad[0] or trainable else []
 
     def torch_kwargs(self, node):
-        return {**super().torch_kwargs(node), "negative_slope": node.args["negative_slope"]}
+        return {"num_parameters": 1 if node.args["shared"] else node.shape[0], "init": node.args["init"]}
 
 
 @register

@@ -57,9 +57,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, ClassVar, Sequence
 
 Shape = tuple[int, ...]
+Number = int | Fraction
 REQUIRED = object()
 
 
@@ -102,12 +104,19 @@ class ReceptiveStep:
     ``i * stride - padding + kernel - 1`` (``kernel`` is the span of a dilated
     kernel, ``padding`` the rows or columns before the first input one). ``exact``
     is False where the window is an upper bound (adaptive pooling with uneven bins).
+    ``context`` is True where every output position also reads statistics over all the
+    input's positions (group and instance norm): like a gate's value they are the same
+    for every position, so they add global context, not window.
+    A kind that makes more positions than it reads (transposed convolution, upsampling)
+    states its window with :class:`fractions.Fraction` s: the whole positions inside the
+    real interval are read.
     """
 
-    kernel: tuple[int, int] = (1, 1)
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
+    kernel: tuple[Number, Number] = (1, 1)
+    stride: tuple[Number, Number] = (1, 1)
+    padding: tuple[Number, Number] = (0, 0)
     exact: bool = True
+    context: bool = False
 
 
 IDENTITY_STEP = ReceptiveStep()
@@ -596,6 +605,10 @@ class Registry:
 
     def get(self, name: str) -> Op | None:
         return self.ops.get(name)
+
+    def names(self) -> dict[str, str]:
+        """Every name a spec may write for a layer kind (aliases too), to its kind."""
+        return {name: op.kind for name, op in self.ops.items() if not op.graph_input}
 
     def kinds(self) -> list[Op]:
         seen: dict[str, Op] = {}

@@ -1,4 +1,5 @@
-"""Kinds that move or pass values without arithmetic: input, flatten, dropout, identity, shuffle."""
+"""Kinds that move or pass values without arithmetic: input, flatten, dropout, stochastic depth, identity,
+shuffle."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from archcalc.ops.base import (
     pointwise,
     register,
     same_shape,
+    torch_class,
 )
 
 
@@ -131,6 +133,74 @@ class Dropout(_Movement):
         from torch import nn
 
         return nn.Dropout(node.args["p"])
+
+
+@register
+class DropPath(_Movement):
+    kind = "drop_path"
+    aliases = ("stochastic_depth",)
+    doc = (
+        "Stochastic depth (torchvision.ops.StochasticDepth): in training each sample's branch is "
+        "dropped with probability `p` (`mode: row`) or the whole batch's (`batch`); the identity at inference."
+    )
+    rules = "identity at inference, no memory; training keeps one mask value per sample (per batch with `batch`)"
+    fields = (
+        Field("p", "float", doc="drop probability", minimum=0, maximum=1),
+        Field("mode", "choice", "row", "row: one draw per sample; batch: one for the whole batch",
+              choices=("row", "batch")),
+    )
+    positional = ("p", "mode")
+    is_view = True
+    examples = (
+        Example((3, 4, 4), [0.2], before=({"conv": {"out": 3, "kernel": 1}},)),
+        Example((6,), {"p": 0.5, "mode": "batch"}, before=({"linear": 6},)),
+        Example((2, 3, 3), [0.0]),
+        Example((2, 3, 3), [1.0], before=({"conv": {"out": 2, "kernel": 1}},)),
+    )
+
+    output_shape = same_shape
+    receptive_step = pointwise
+
+    def training_aliases_input(self, node):
+        """In training it multiplies by the mask, a new tensor, unless p is 0 (torch returns the input)."""
+        return node.args["p"] == 0
+
+    def saved_for_backward(self, node, needs_input_grad, trainable):
+        """``x * mask`` keeps the mask (of the input's type; scaled by 1 / (1 - p)) for x's gradient."""
+        if not needs_input_grad[0] or node.args["p"] == 0:
+            return []
+        shape = (1,) * len(node.shape)
+        return [Saved("mask", shape, per_sample=node.args["mode"] == "row")]
+
+    def torch_module(self, node):
+        return StochasticDepth(node.args["p"], node.args["mode"])
+
+
+@torch_class
+def StochasticDepth(torch, nn, F, math):
+    class StochasticDepth(nn.Module):
+        """torchvision.ops.StochasticDepth: the input times a 0/1 draw per sample ("row") or per
+        batch ("batch"), scaled by 1 / (1 - p) to keep the mean; the input itself at inference."""
+
+        def __init__(self, p, mode):
+            super().__init__()
+            self.p = p
+            self.mode = mode
+
+        def forward(self, x):
+            if not self.training or self.p == 0.0:
+                return x
+            survival = 1.0 - self.p
+            size = [x.shape[0] if self.mode == "row" else 1] + [1] * (x.dim() - 1)
+            noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+            if survival > 0.0:
+                noise.div_(survival)
+            return x * noise
+
+        def extra_repr(self) -> str:
+            return f"p={self.p}, mode={self.mode}"
+
+    return StochasticDepth
 
 
 @register

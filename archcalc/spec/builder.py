@@ -30,12 +30,13 @@ from archcalc.spec.constructs import Constructs
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
 from archcalc.spec.fields import FieldError, convert, default_value
 from archcalc.spec.language import (
-    CONSTRUCT_KEYS, INDEX, META_KEYS, MODIFIER_KEYS, NAME, TOP_KEYS, describe_raw,
+    CONSTRUCT_KEYS, INDEX, META_KEYS, MODIFIER_KEYS, NAME, SPLIT_KEYS, TOP_KEYS, describe_raw,
 )
 from archcalc.spec.scope import BLOCK_IN, BLOCK_NODE, Item, Scope, block_input, call_note
 from archcalc.spec.sections import Sections
+from archcalc.spec.splits import ChannelSplits
 from archcalc.spec.yaml_loader import LList, LMap
-from archcalc.suggest import did_you_mean
+from archcalc.suggest import did_you_mean, unknown_kind
 
 _QUOTE_HINT = (
     "inside `{ }` or `[ ]` a comma separates entries; quote expressions that contain commas, "
@@ -45,7 +46,7 @@ _IN, _H, _W = dollar_name("in"), dollar_name("h"), dollar_name("w")
 _USES_IN = re.compile(r"\$in\b")
 
 
-class Builder(Sections, Constructs):
+class Builder(Sections, Constructs, ChannelSplits):
     """Builds the layer graph of one parsed spec: :meth:`build`, once."""
 
     def __init__(self, doc, source_name: str, overrides: Mapping[str, Any] | None, input_shape,
@@ -59,6 +60,7 @@ class Builder(Sections, Constructs):
         self.input_override = input_shape
         self.names: dict[str, Node] = {}
         self.scope_outputs: dict[str, Node] = {}
+        self.splits: dict[str, int] = {}
         self.blocks: dict[str, LMap] = {}
         self.edges = 0
         self.depth = 0  # layer lists being built, one inside the other
@@ -244,6 +246,8 @@ class Builder(Sections, Constructs):
             return self.repeat(item, scope, cur, sole)
         if head == "residual":
             return self.residual(item, scope, cur, sole)
+        if head in SPLIT_KEYS:
+            return self.channel_split(item, scope, cur)
         op = REGISTRY.get(head)
         if op is not None and op.branch_merge and isinstance(item.args, LList):
             return self.branches(item, scope, cur, sole)
@@ -254,12 +258,9 @@ class Builder(Sections, Constructs):
         if head in self.blocks:
             return self.block_call(item, scope, cur, sole)
         if op is None:
-            known = [*REGISTRY.ops, *self.blocks, *CONSTRUCT_KEYS]
-            error = SpecError(
-                f"unknown layer kind '{head}'" + did_you_mean(head, known),
-                item.loc,
-                hint="see `archcalc kinds` or docs/spec-format.md for the layer kinds",
-            )
+            suffix, hint = unknown_kind(head, REGISTRY.names(), [*self.blocks, *CONSTRUCT_KEYS])
+            error = SpecError(f"unknown layer kind '{head}'" + suffix, item.loc,
+                              hint=hint or "see `archcalc kinds` or docs/spec-format.md for the layer kinds")
             return self.placeholder(error, item, scope, cur, head if NAME.match(head) else "layer")
         return self.layer(op, item, scope, cur)
 
@@ -415,6 +416,9 @@ class Builder(Sections, Constructs):
             found = self.names.get(full) or self.scope_outputs.get(full)
             if found is not None:
                 return found
+            if full in self.splits:
+                self.fail(f"{prefix}{what} names '{name}', a split into {self.splits[full]} parts; name one part",
+                          loc, node, hint=f"its parts are {name}.0 to {name}.{self.splits[full] - 1}")
         rule = "`from:` may only name earlier layers, so a spec cannot contain cycles"
         if node is not None and name in (node, node.rsplit(".", 1)[-1]):
             self.fail(f"{prefix}{what} names the node itself; a node cannot take its own output as input",

@@ -2,10 +2,14 @@
 
 Expressions are parsed with Python's ``ast`` and checked against a whitelist of
 node types before anything is evaluated: numbers, names in scope, arithmetic,
-comparisons, ``and``/``or``/``not``, ``a if c else b`` and the documented
-functions. Attribute access, subscripts, lambdas, comprehensions, strings and
-every name not in scope are refused, and size guards stop ``10 ** 10 ** 10``
-before it is computed. ``$in`` style names are renamed to ``__in`` before
+comparisons, ``and``/``or``/``not``, ``a if c else b``, the documented
+functions, and lists: ``[a, b]``, a list value's item ``widths[i]`` and ``len(widths)``.
+Attribute access, slices, lambdas, comprehensions, strings and every name not in
+scope are refused, and size guards stop ``10 ** 10 ** 10`` before it is computed.
+Lists are values to read, never to compute with: arithmetic on one is refused (so
+``[0] * 10 ** 9`` cannot fill the memory), and a list's length is bounded where
+it is written (a literal by the expression's size, a YAML list in `vars:` by the
+loader's limits). ``$in`` style names are renamed to ``__in`` before
 parsing, since ``in`` is a Python keyword; names the user writes may therefore
 not start with ``__``.
 
@@ -61,6 +65,42 @@ def _floor(x):
     return math.floor(x)
 
 
+def _positive(name: str, x) -> None:
+    if x <= 0:
+        raise ExpressionError(f"{name}() needs a positive number, got {x:g}")
+
+
+def _log(x, base=math.e):
+    """The natural logarithm, or the one to ``base`` (RegNet's quantised widths)."""
+    _positive("log", x)
+    if base <= 0 or base == 1:
+        raise ExpressionError(f"log() needs a positive base other than 1, got {base:g}")
+    return math.log(x, base)
+
+
+def _log2(x):
+    _positive("log2", x)
+    return math.log2(x)
+
+
+def _exp(x):
+    if x > 41:  # e ** 41.5 passes the largest value an expression may have
+        raise ExpressionError(f"exp({x:g}) is too large (more than e ** 41)")
+    return math.exp(x)
+
+
+def _sqrt(x):
+    if x < 0:
+        raise ExpressionError(f"sqrt() needs a number >= 0, got {x:g}")
+    return math.sqrt(x)
+
+
+def _len(value):
+    if not isinstance(value, tuple):
+        raise ExpressionError(f"len() expected a list, got {value!r}")
+    return len(value)
+
+
 FUNCTIONS: dict[str, Callable] = {
     "min": min,
     "max": max,
@@ -70,7 +110,14 @@ FUNCTIONS: dict[str, Callable] = {
     "floor": _floor,
     "int": int,
     "make_divisible": make_divisible,
+    "log": _log,
+    "log2": _log2,
+    "exp": _exp,
+    "sqrt": _sqrt,
+    "len": _len,
 }
+# The functions that take a list (min and max of one, as Python's do); the others take numbers.
+_LIST_FUNCTIONS = frozenset({"len", "min", "max"})
 
 _BINARY = {
     ast.Add: operator.add,
@@ -100,22 +147,20 @@ _cache: dict[str, "_Parsed"] = {}
 
 ALLOWED = (
     "expressions may use numbers, names of variables and block parameters, $in/$h/$w, "
-    "+ - * / // % **, comparisons, and/or/not, 'a if c else b' and the functions "
-    + ", ".join(sorted(FUNCTIONS))
+    "+ - * / // % **, comparisons, and/or/not, 'a if c else b', lists [a, b] and their items "
+    "widths[i], and the functions " + ", ".join(sorted(FUNCTIONS))
 )
 
 # What to call the constructs an expression may not use.
 _REFUSED = {
     ast.Attribute: "attribute access",
-    ast.Subscript: "indexing",
     ast.Slice: "slicing",
     ast.Lambda: "lambda",
     ast.ListComp: "a comprehension",
     ast.SetComp: "a comprehension",
     ast.DictComp: "a comprehension",
     ast.GeneratorExp: "a generator expression",
-    ast.List: "a list",
-    ast.Tuple: "a tuple",
+    ast.Tuple: "a tuple (write a list as [a, b])",
     ast.Set: "a set",
     ast.Dict: "a mapping",
     ast.JoinedStr: "an f-string",
@@ -281,6 +326,16 @@ def _check(node, parsed: _Parsed) -> None:
         for part in (node.test, node.body, node.orelse):
             _check(part, parsed)
         return
+    if isinstance(node, ast.List):
+        for item in node.elts:
+            _check(item, parsed)
+        return
+    if isinstance(node, ast.Subscript):
+        if isinstance(node.slice, ast.Slice):
+            raise _refuse("slicing", node.slice, parsed)
+        _check(node.value, parsed)
+        _check(node.slice, parsed)
+        return
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Attribute):
@@ -351,6 +406,43 @@ def _power(base, exponent):
     return result
 
 
+def _numbers(what: str, values, nodes, parsed: _Parsed) -> None:
+    """Refuse a list where a number is needed: lists are read, never computed with."""
+    for value, node in zip(values, nodes):
+        if isinstance(value, tuple):
+            raise ExpressionError(
+                f"{what} in '{parsed.text}' needs numbers, got a list of {len(value):,}", parsed.offset(node),
+                hint="read an item of a list with widths[i]; len(widths) is its length",
+            )
+
+
+def _item(node: ast.Subscript, value, index, parsed: _Parsed):
+    """``value[index]``: an item of a list by a whole-number index (negative from the end)."""
+    if not isinstance(value, tuple):
+        raise ExpressionError(f"only a list can be indexed, got {_short_value(value)} in '{parsed.text}'",
+                              parsed.offset(node.value))
+    if isinstance(index, float) and index.is_integer():
+        index = int(index)
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise ExpressionError(f"a list index expected a whole number, got {_short_value(index)} in '{parsed.text}'",
+                              parsed.offset(node.slice))
+    if not -len(value) <= index < len(value):
+        raise ExpressionError(
+            f"index {_short(index)} is out of range for a list of {len(value):,} in '{parsed.text}'",
+            parsed.offset(node.slice),
+            hint=f"indices run from 0 to {len(value) - 1} (or -1 for the last)" if value else "the list is empty",
+        )
+    return value[index]
+
+
+def _short_value(value) -> str:
+    if isinstance(value, tuple):
+        return f"a list of {len(value):,}"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return _short(value) if isinstance(value, int) else f"{value:g}"
+
+
 def evaluate(text: str, scope: Mapping[str, object]):
     """Evaluate ``text`` with the names in ``scope``; raises ExpressionError."""
     parsed = _parse(text)
@@ -410,6 +502,7 @@ def _eval(node: ast.expr, scope: Mapping[str, object], parsed: _Parsed):
     if isinstance(node, ast.BinOp):
         left = _eval(node.left, scope, parsed)
         right = _eval(node.right, scope, parsed)
+        _numbers("arithmetic", (left, right), (node.left, node.right), parsed)
         try:
             if isinstance(node.op, ast.Pow):
                 return _check_size(_power(left, right), parsed, node)
@@ -425,7 +518,10 @@ def _eval(node: ast.expr, scope: Mapping[str, object], parsed: _Parsed):
         except (TypeError, OverflowError, ValueError) as exc:
             raise ExpressionError(f"cannot compute '{parsed.text}': {exc}", parsed.offset(node)) from None
     if isinstance(node, ast.UnaryOp):
-        return _check_size(_UNARY[type(node.op)](_eval(node.operand, scope, parsed)), parsed, node)
+        operand = _eval(node.operand, scope, parsed)
+        if not isinstance(node.op, ast.Not):
+            _numbers("arithmetic", (operand,), (node.operand,), parsed)
+        return _check_size(_UNARY[type(node.op)](operand), parsed, node)
     if isinstance(node, ast.BoolOp):
         if isinstance(node.op, ast.And):
             return all(_eval(v, scope, parsed) for v in node.values)
@@ -445,9 +541,15 @@ def _eval(node: ast.expr, scope: Mapping[str, object], parsed: _Parsed):
         if _eval(node.test, scope, parsed):
             return _eval(node.body, scope, parsed)
         return _eval(node.orelse, scope, parsed)
+    if isinstance(node, ast.List):
+        return tuple(_eval(item, scope, parsed) for item in node.elts)
+    if isinstance(node, ast.Subscript):
+        return _item(node, _eval(node.value, scope, parsed), _eval(node.slice, scope, parsed), parsed)
     if isinstance(node, ast.Call):
         name = node.func.id  # type: ignore[attr-defined]  # _check allows only plain names
         args = [_eval(a, scope, parsed) for a in node.args]
+        if name not in _LIST_FUNCTIONS:
+            _numbers(f"{name}()", args, node.args, parsed)
         try:
             return _check_size(FUNCTIONS[name](*args), parsed, node)
         except ExpressionError as exc:

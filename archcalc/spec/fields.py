@@ -144,10 +144,22 @@ def _padding(raw, scope, what):
         ) from None
 
 
+def _listed(raw, scope, what):
+    """A written list, or the list value of an expression (a list in `vars:`)."""
+    if isinstance(raw, str):
+        try:
+            return evaluate(raw, scope)
+        except ExpressionError as exc:
+            raise FieldError.from_expression(what, raw, exc) from None
+    return raw
+
+
 def _table(raw, scope, what):
-    if not isinstance(raw, list) or not all(isinstance(row, list) for row in raw):
+    raw = _listed(raw, scope, what)
+    rows = [_listed(row, scope, what) for row in raw] if isinstance(raw, (list, tuple)) else None
+    if rows is None or not all(isinstance(row, (list, tuple)) for row in rows):
         raise FieldError(f"{what} expected a list of lists of input channels, got {describe_raw(raw)}")
-    return tuple(tuple(integer(v, scope, what, 0, LIMITS.max_integer) for v in row) for row in raw)
+    return tuple(tuple(integer(v, scope, what, 0, LIMITS.max_integer) for v in row) for row in rows)
 
 
 def _choice(raw, scope, what, field):
@@ -207,8 +219,8 @@ TYPES: dict[str, FieldType] = {
     "bool": FieldType(lambda raw, scope, what, f: _bool(raw, scope, what),
                       lambda f: {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]}),
     "table": FieldType(lambda raw, scope, what, f: _table(raw, scope, what),
-                       lambda f: {"type": "array",
-                                  "items": {"type": "array", "items": {"type": "integer", "minimum": 0}}}),
+                       lambda f: {"anyOf": [{"type": "array", "items": {"anyOf": [
+                           {"type": "array", "items": integer_schema(0)}, EXPR_SCHEMA]}}, EXPR_SCHEMA]}),
     "choice": FieldType(_choice, lambda f: {"enum": list(f.choices)}),
 }
 

@@ -19,7 +19,11 @@ META_KEYS = ("name", "from", "frozen", "when", "ignore")
 CONSTRUCT_KEYS = {
     "repeat": ("layers", "index", "dense"),
     "residual": ("shortcut",),
+    "split": (),
+    "chunk": (),
 }
+# The items that part a node's channels into views, one `slice` node per part (spec/splits.py).
+SPLIT_KEYS = ("split", "chunk")
 MODIFIER_KEYS = {"layers", "index", "dense", "shortcut"}
 SHORTCUTS = ("auto", "identity", "projection", "optional", "none")
 BLOCK_KEYS = ("params", "defaults", "layers", "doc")
@@ -40,7 +44,7 @@ def describe_raw(value) -> str:
         return f"{value:g}" if math.isfinite(value) else f"{value:g} (a number too large to hold)"
     if isinstance(value, int) and abs(value) >= 10**24:
         return f"a {len(str(abs(value))):,}-digit number"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"

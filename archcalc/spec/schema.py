@@ -16,7 +16,7 @@ from archcalc.expect import ENTRY_KEYS, TOTAL_METRICS
 from archcalc.lint import CODES
 from archcalc.ops import REGISTRY, Field
 from archcalc.spec.fields import EXPR_SCHEMA, TYPES, integer_schema
-from archcalc.spec.language import REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
+from archcalc.spec.language import CONSTRUCT_KEYS, REFERENCE_KEYS, SHORTCUTS, TOP_KEYS
 
 SCHEMA_ID = "https://archcalc.invalid/schema/spec-1.json"
 _IDENTIFIER = "[A-Za-z0-9_\\-]"
@@ -83,7 +83,7 @@ def spec_schema() -> dict[str, Any]:
     kinds = sorted(name for name, op in REGISTRY.ops.items() if not op.graph_input)
     layer_list = {"$ref": "#/$defs/layers"}
     near_miss = {"$ref": "#/$defs/near_miss"}
-    reserved = [*kinds, "repeat", "residual", "layers", "shortcut", "index", "dense"]
+    reserved = [*kinds, *CONSTRUCT_KEYS, "layers", "shortcut", "index", "dense"]
     items: list[dict[str, Any]] = [{"type": "string", "description": "a layer kind without arguments, or a block",
                                     "anyOf": [{"enum": kinds}, {"not": near_miss}]}]
     for name in kinds:
@@ -101,6 +101,13 @@ def spec_schema() -> dict[str, Any]:
                         **_META}},
         {"type": "object", "required": ["layers"], "additionalProperties": False,
          "properties": {"layers": layer_list, **_META}},
+        {"type": "object", "required": ["split"], "additionalProperties": False,
+         "description": "channels parted into views by sizes; the parts are name.0, name.1, ...",
+         "properties": {"split": {"anyOf": [{"type": "array", "items": integer_schema(1), "minItems": 1},
+                                            EXPR_SCHEMA]}, **_META}},
+        {"type": "object", "required": ["chunk"], "additionalProperties": False,
+         "description": "channels parted into n views as torch.chunk does; the parts are name.0, name.1, ...",
+         "properties": {"chunk": integer_schema(1), **_META}},
         {"type": "object", "description": "a call of a block defined under `blocks:`", "minProperties": 1,
          "propertyNames": {"not": {"anyOf": [{"enum": reserved}, near_miss]}}},
     ]
@@ -125,7 +132,7 @@ def spec_schema() -> dict[str, Any]:
         "source": {"type": "string"},
         "notes": {"type": "string"},
         "input": {"type": "array", "items": integer_schema(1), "minItems": 1, "maxItems": 3},
-        "vars": {"type": "object", "additionalProperties": {"type": ["number", "string", "boolean"]}},
+        "vars": {"type": "object", "additionalProperties": {"$ref": "#/$defs/value"}},
         "defaults": {
             "type": "object",
             "properties": {
@@ -175,6 +182,8 @@ def spec_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "$defs": {
             "layers": {"type": "array", "items": {"anyOf": items}},
+            "value": {"anyOf": [{"type": ["number", "string", "boolean"]},
+                                {"type": "array", "items": {"$ref": "#/$defs/value"}}]},
             "near_miss": {"type": "string", "pattern": near_miss_pattern(kinds),
                           "description": "a name one edit from a layer kind: a misspelt kind"},
         },

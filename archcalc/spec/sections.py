@@ -22,7 +22,7 @@ from archcalc.spec.language import (
 from archcalc.spec.scope import Scope
 from archcalc.spec.text import FREE_TEXT_EXTRAS, IDENTIFIER_EXTRAS, refused
 from archcalc.spec.yaml_loader import LList, LMap, plain_scalar
-from archcalc.suggest import did_you_mean
+from archcalc.suggest import did_you_mean, unknown_kind
 
 
 class Sections:
@@ -143,15 +143,19 @@ class Sections:
         return values
 
     def value(self, raw, scope: Mapping[str, Any], loc: Location, what: str):
-        """A number or boolean from a literal or an expression."""
+        """A number, boolean or list of values from a literal or an expression."""
         if isinstance(raw, bool):
             return raw
+        if isinstance(raw, LList):  # held as a tuple: a value no expression can change
+            limit = LIMITS.max_integer
+            return tuple(item if type(item) is int and -limit <= item <= limit  # most items: no message made
+                         else self.value(item, scope, raw.item_loc(i), f"{what}, item {i}") for i, item in enumerate(raw))
         if isinstance(raw, str):
             try:
                 result = evaluate(raw, scope)
             except ExpressionError as exc:
                 self.fail_value(exc, loc, what=what, text=raw)
-            if isinstance(result, (int, float)):
+            if isinstance(result, (int, float, tuple)):
                 return result
             self.fail(f"{what} expected a number, got {result!r}", loc)
         if isinstance(raw, (int, float)):
@@ -161,7 +165,7 @@ class Sections:
                 self.fail_value(exc, loc)
         self.fail(
             f"{what} expected a number or an expression, got {describe_raw(raw)}", loc,
-            hint="expressions are written as text, e.g. \"2 * width\"" if isinstance(raw, (LList, LMap)) else None,
+            hint="expressions are written as text, e.g. \"2 * width\"" if isinstance(raw, LMap) else None,
         )
 
     def input_shape(self, values) -> tuple[int, ...]:
@@ -201,9 +205,11 @@ class Sections:
         for kind, args in raw.items():
             op = REGISTRY.get(kind)
             if op is None:
-                hint = None if kind not in self.block_names() else "`defaults` apply to layer kinds, not to blocks"
+                suffix, hint = unknown_kind(kind, REGISTRY.names())
+                if kind in self.block_names():
+                    hint = "`defaults` apply to layer kinds, not to blocks"
                 self.fail(
-                    f"`defaults` names unknown layer kind '{kind}'" + did_you_mean(kind, REGISTRY.ops),
+                    f"`defaults` names unknown layer kind '{kind}'" + suffix,
                     raw.key_loc(kind),
                     hint=hint or "see `archcalc kinds` or docs/spec-format.md for the layer kinds",
                 )

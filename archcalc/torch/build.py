@@ -266,7 +266,8 @@ def _constructor(module) -> str:
 
     Each argument is read back from the attribute of the same name, which is how
     torch's modules and ours store them; ``bias`` is stored as a tensor or None and
-    is written as a bool. Arguments equal to their default are left out.
+    is written as a bool. Arguments equal to their default are left out, and so are arguments
+    defaulting to None that are not kept (deprecated aliases such as Hardtanh's ``min_value``).
     """
     from torch import nn
 
@@ -278,6 +279,8 @@ def _constructor(module) -> str:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name in ("device", "dtype"):
             continue
         if not hasattr(module, p.name):
+            if p.default is None:
+                continue
             raise TypeError(f"cannot export {cls.__name__}: argument '{p.name}' is not kept as an attribute")
         value = getattr(module, p.name)
         if p.name == "bias":
