@@ -163,8 +163,8 @@ class LayerNorm(Op):
     aliases = ("ln", "layer_norm")
     family = "norm"
     doc = (
-        "Layer normalisation over the last axis: the features of a flat input (torch's "
-        "LayerNorm(features)). For the channels of an image at every position use `layernorm2d`."
+        "Layer normalisation over the last axis: the features of a flat input, as torch's "
+        "LayerNorm over them. For the channels of an image at every position use `layernorm2d`."
     )
     rules = "over the last axis: 2D params (D without `bias`, 0 without `affine`), no buffers; other ops 4 per element, +1 each for scale and shift"
     fields = (

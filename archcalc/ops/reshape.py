@@ -140,7 +140,7 @@ class DropPath(_Movement):
     kind = "drop_path"
     aliases = ("stochastic_depth",)
     doc = (
-        "Stochastic depth (torchvision.ops.StochasticDepth): in training each sample's branch is "
+        "Stochastic depth (torchvision's StochasticDepth): in training each sample's branch is "
         "dropped with probability `p` (`mode: row`) or the whole batch's (`batch`); the identity at inference."
     )
     rules = "identity at inference, no memory; training keeps one mask value per sample (per batch with `batch`)"
