@@ -20,7 +20,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import archcalc
 from archcalc.analysis import input_region, receptive_fields
-from archcalc.torch.build import build_module, torch_names
+from archcalc.torch.build import build_module, torch_paths
 
 
 def example_graph(kind: str, example):
@@ -30,8 +30,8 @@ def example_graph(kind: str, example):
 
 def submodules(graph, module):
     """(node, its submodule) for every node but the network input."""
-    names = torch_names(graph)
-    return [(node, module.get_submodule(names[node.index])) for node in graph.nodes if not node.op.graph_input]
+    paths = torch_paths(graph)
+    return [(node, module.get_submodule(paths[node.index])) for node in graph.nodes if not node.op.graph_input]
 
 
 def positive_(module) -> None:
@@ -189,11 +189,11 @@ def measure_saved(graph, batch=2, dtype="float32"):
     """Bytes of each distinct storage autograd saves, by the node that first saves it."""
     module = build_module(graph, batch=batch, init=False, dtype=dtype).train()
     skip = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
-    names = torch_names(graph)
+    paths = torch_paths(graph)
     current = [None]
     for node in graph.nodes:
         if not node.op.graph_input:
-            module.get_submodule(names[node.index]).register_forward_pre_hook(
+            module.get_submodule(paths[node.index]).register_forward_pre_hook(
                 lambda m, args, name=node.name: current.__setitem__(0, name)
             )
     x = torch.randn(batch, *graph.input.shape, dtype=getattr(torch, dtype))

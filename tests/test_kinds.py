@@ -14,7 +14,7 @@ from archcalc.ops import REGISTRY
 torch = pytest.importorskip("torch")
 
 import oracles  # noqa: E402
-from archcalc.torch.build import build_module, class_name, export_torch_source, torch_names  # noqa: E402
+from archcalc.torch.build import build_module, class_name, export_torch_source, torch_paths  # noqa: E402
 from archcalc.torch.flops import flop_counter_counts, fvcore_counts, training_flop_counts  # noqa: E402
 
 KINDS = [op for op in REGISTRY.kinds() if not op.graph_input]
@@ -53,7 +53,7 @@ def check_shapes_parameters_and_buffers(kind, graph, module):
 
 def check_macs(kind, graph, module):
     """Against torch.utils.flop_counter (FLOPs / 2) and fvcore, for the kinds that name them."""
-    names = torch_names(graph)
+    names = torch_paths(graph)
     x = _x(graph, 2)
     flops = flop_counter_counts(module, (x,))
     fv = fvcore_counts(module, (x,)) if any("fvcore" in n.op.mac_counters for n in graph.nodes) else None
@@ -72,7 +72,7 @@ def check_training_macs(kind, graph, module):
     if not any(p.requires_grad for p in module.parameters()):  # nothing trains: no backward pass
         assert all(row.training_macs == row.macs for row in rows.values())
         return
-    names = torch_names(graph)
+    names = torch_paths(graph)
     counts = training_flop_counts(module, (_x(graph, 2),))
     for node, _ in oracles.submodules(graph, module):
         if "flop_counter" in node.op.mac_counters:

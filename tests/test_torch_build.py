@@ -18,12 +18,14 @@ from archcalc.torch.build import (  # noqa: E402
     input_tensor,
     parameter_check,
     torch_names,
+    torch_paths,
 )
 
 SPECS = sorted(builtin_paths())
 
 def test_names_are_sanitised_unique_and_used_by_fx(kinds):
     names = torch_names(kinds)
+    paths = torch_paths(kinds)
     assert names[kinds.input.index] == "input_"  # `input` is a builtin
     by_spec = {node.name: names[node.index] for node in kinds.nodes}
     assert by_spec["eval"] == "eval_"
@@ -34,7 +36,10 @@ def test_names_are_sanitised_unique_and_used_by_fx(kinds):
     module = build_module(kinds)
     fx_names = [n.name for n in module.graph.nodes if n.op in ("placeholder", "call_module")]
     assert fx_names == [names[node.index] for node in kinds.nodes]
-    assert set(dict(module.named_children())) == {names[n.index] for n in kinds.nodes if n.inputs}
+    paths = torch_paths(kinds)
+    assert {name for name, _ in module.named_modules()} >= set(paths.values())
+    assert paths[next(n for n in kinds.nodes if n.name == "side.linear1").index] == "side.linear1"
+    assert paths[next(n for n in kinds.nodes if n.name == "stem.out-x").index] == "stem_out_x"
     assert callable(module.eval) and not module.training
 
 
@@ -63,12 +68,12 @@ def test_every_kind_builds_runs_and_matches_the_analysis(kinds):
     with torch.inference_mode():
         main, side, side2 = module(x)
     assert main.shape == (2, 5) and side.shape == (2, 3) and side2.shape == (2, 3)
-    names = torch_names(kinds)
+    paths = torch_paths(kinds)
     # Every node's output shape is the analytic one (batch first).
     shapes = {}
     for node in kinds.nodes:
         if node.inputs:
-            mod = module.get_submodule(names[node.index])
+            mod = module.get_submodule(paths[node.index])
             mod.register_forward_hook(lambda m, i, o, name=node.name: shapes.__setitem__(name, tuple(o.shape[1:])))
     with torch.inference_mode():
         module(x)
@@ -80,11 +85,11 @@ def test_inplace_activation_never_clobbers_a_shared_tensor(kinds):
     x = input_tensor(kinds, 2, "cpu", "float32")
     with torch.inference_mode():
         ref = [t.clone() for t in module(x)]
-    names = torch_names(kinds)
+    paths = torch_paths(kinds)
     relu = next(n for n in kinds.nodes if n.kind == "relu")
     # Its input is a view of a tensor others still read: neither the analysis nor torch runs it in place.
     assert not relu.inplace_allowed
-    assert module.get_submodule(names[relu.index]).inplace is False
+    assert module.get_submodule(paths[relu.index]).inplace is False
     assert module.get_submodule("leaky_relu1").inplace is True
     for sub in module.modules():
         if hasattr(sub, "inplace"):
@@ -97,7 +102,7 @@ def test_inplace_activation_never_clobbers_a_shared_tensor(kinds):
 def test_frozen_and_fixed_parameters_do_not_require_grad(kinds):
     module = build_module(kinds)
     frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
-    assert frozen == {"lambda_.weight", "side_linear1.weight", "side_linear1.bias"}
+    assert frozen == {"lambda_.weight", "side.linear1.weight", "side.linear1.bias"}
 
 
 def test_table_conv_has_exactly_the_table_parameters(kinds):
@@ -187,7 +192,7 @@ def test_inference_module_drops_auxiliary_heads_and_shares_weights(kinds):
     x = input_tensor(kinds, 1, "cpu", "float32")
     with torch.inference_mode():
         assert torch.equal(main(x), module(x)[0])
-    assert "side_linear1" not in dict(main.named_children())
+    assert "side.linear1" in dict(module.named_modules()) and "side.linear1" not in dict(main.named_modules())
     assert main.get_submodule("fc").weight is module.get_submodule("fc").weight
 
 
@@ -301,8 +306,8 @@ def test_a_residual_add_runs_in_place_where_nothing_reads_or_keeps_its_first_inp
     # as torchvision's `out += identity`; after a relu (which keeps its output) it cannot.
     assert rows["onto_bn.add1"].activations == 0 and rows["after_relu.add1"].activations == 4 * 6 * 6
     module = build_module(graph).train()
-    names = torch_names(graph)
-    by_name = {n.name: module.get_submodule(names[n.index]) for n in graph.nodes if n.inputs}
+    paths = torch_paths(graph)
+    by_name = {n.name: module.get_submodule(paths[n.index]) for n in graph.nodes if n.inputs}
     onto_bn, after_relu = by_name["onto_bn.add1"], by_name["after_relu.add1"]
     assert (onto_bn.inplace, after_relu.inplace) == (True, False)
     seen = {}

@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 import archcalc  # noqa: E402
 from archcalc.library import builtin_paths  # noqa: E402
-from archcalc.torch.build import build_module, torch_names  # noqa: E402
+from archcalc.torch.build import build_module, torch_paths  # noqa: E402
 from archcalc.torch.flops import training_flop_counts  # noqa: E402
 from archcalc.training import freeze, is_weight_layer  # noqa: E402
 
@@ -43,10 +43,10 @@ def meta_input(graph, batch=1):
 
 
 def freeze_module(graph, module):
-    names = torch_names(graph)
+    paths = torch_paths(graph)
     for node in graph.nodes:
         if node.frozen and node.inputs:
-            getattr(module, names[node.index]).requires_grad_(False)
+            module.get_submodule(paths[node.index]).requires_grad_(False)
 
 
 def test_resnet18_at_224_reproduces_the_flop_counter():

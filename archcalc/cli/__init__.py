@@ -61,6 +61,7 @@ COMMANDS = {
     "compare": "compare",
     "diagram": "diagram",
     "export": "export",
+    "import": "import_",
     "kinds": "kinds",
     "list": "listing",
     "memory": "memory",

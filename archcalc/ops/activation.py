@@ -57,6 +57,18 @@ class _Activation(Op):
             return [Saved("input copy", node.inputs[0].shape)]
         return [saved_input(node)]
 
+    def from_torch(self, module):
+        """Every argument from the module's attribute of the same name (torch's modules keep them)."""
+        if not all(hasattr(module, f.name) for f in self.fields):
+            return None
+        return {f.name: getattr(module, f.name) for f in self.fields}
+
+    def from_torch_call(self, name, constants, kwargs):
+        inplace = kwargs.pop("inplace", name.endswith("_"))
+        if constants or kwargs or (inplace and not self.can_run_inplace):
+            return None
+        return {"inplace": bool(inplace)} if self.can_run_inplace else {}
+
     def torch_kwargs(self, node) -> dict:
         """The kind's fields are the torch module's keyword arguments, by the same names."""
         kwargs = {f.name: node.args[f.name] for f in self.fields if f.name != "inplace"}
@@ -86,6 +98,8 @@ def _activation(kind: str, torch_name: str, doc: str, *, inplace: bool = True, a
             "kind": kind,
             "aliases": tuple(aliases),
             "torch_name": torch_name,
+            "torch_classes": (f"torch.nn.{torch_name}",),
+            "torch_functions": (kind, f"{kind}_") if inplace else (kind,),
             "doc": doc,
             "rules": "in place (no new activation memory) unless `inplace: false`" if inplace else "a new tensor",
             "fields": fields,
@@ -122,6 +136,8 @@ class LeakyReLU(_Activation):
     fields = (Field("negative_slope", "float", 0.01, "slope for x < 0"), _INPLACE)
     positional = ("negative_slope",)
 
+    torch_classes = ("torch.nn.LeakyReLU",)
+    torch_functions = ()
 
 @register
 class HardTanh(_Activation):
@@ -166,6 +182,10 @@ class PReLU(_Activation):
         Example((6,), {"init": 0.1}),
     )
 
+    def from_torch(self, module):
+        """One slope, or one per channel; the initial value does not change what is counted."""
+        return {"shared": module.num_parameters == 1}
+
     def params(self, node):
         return (1 if node.args["shared"] else node.shape[0]), 0
 
@@ -185,6 +205,11 @@ class Softmax(_Activation):
     rules = "a new tensor"
     examples = (Example((4, 3, 3)), Example((5,)))
     can_run_inplace = False
+    torch_classes = ("torch.nn.Softmax",)
+    torch_functions = ()
+
+    def from_torch(self, module):
+        return {} if module.dim == 1 else None
 
     def torch_kwargs(self, node):
         return {"dim": 1}

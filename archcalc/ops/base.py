@@ -43,6 +43,10 @@ compare every rule, per node, with torch: shapes, parameters, buffers, MACs,
 other ops, saved tensors and the receptive field. A kind without examples fails
 a test.
 
+Import. ``torch_classes`` and ``torch_functions`` name what the kind computes in torch, and
+:meth:`Op.from_torch` / :meth:`Op.from_torch_call` give the spec arguments of one module or
+call (``archcalc import``); a kind without them is never produced by an import.
+
 Torch. ``torch_module`` imports torch lazily (the analytic path never imports it).
 A kind that needs its own ``nn.Module`` defines it in its own file with
 :func:`torch_class`; ``archcalc export`` copies such classes into the exported
@@ -316,6 +320,27 @@ class Op:
         """A ``torch.nn.Module`` computing this node; torch is imported inside."""
         raise NotImplementedError
 
+    # --- import: a torch model becomes a spec (archcalc.torch.importer) ---
+    # The torch module classes this kind computes, as "package.Name" ("torch.nn.Conv2d"): the
+    # importer traces a model with them as leaves and asks :meth:`from_torch` for the arguments.
+    torch_classes: ClassVar[tuple[str, ...]] = ()
+    # The functions and tensor methods this kind computes, by name ("cat", "add", "iadd", "relu").
+    torch_functions: ClassVar[tuple[str, ...]] = ()
+
+    def from_torch(self, module) -> dict[str, Any] | None:
+        """The spec arguments that make this kind compute ``module``, an instance of one of
+        :attr:`torch_classes`; None where no arguments can (a padding mode other than zeros), so
+        that the import reports the module instead of writing an approximation. Reads attributes
+        only: torch is not imported here."""
+        return None
+
+    def from_torch_call(self, name: str, constants: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The spec arguments of a call of ``name`` (one of :attr:`torch_functions`) whose
+        tensor inputs are the node's inputs: ``constants`` are its other positional arguments
+        after them, ``kwargs`` its keywords. None where the kind does not compute that call
+        (``torch.cat`` along another axis than channels)."""
+        return {} if not constants and not kwargs else None
+
 
 # --- declarations: a rule the kind states as "none" -------------------------
 
@@ -409,6 +434,13 @@ def torch_class(define: Callable) -> TorchClass:
         raise RuntimeError(f"torch class '{define.__name__}' defined twice")
     handle = TORCH_CLASSES[define.__name__] = TorchClass(define)
     return handle
+
+
+def torch_pair(value) -> int | list[int]:
+    """A torch size argument ((3, 3), 3) as a spec writes it: n, or [h, w] where they differ."""
+    if isinstance(value, (tuple, list)):
+        return int(value[0]) if len(set(value)) == 1 else [int(v) for v in value]
+    return int(value)
 
 
 def numel(shape: Sequence[int]) -> int:

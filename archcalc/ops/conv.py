@@ -20,6 +20,7 @@ from archcalc.ops.base import (
     resolve_padding,
     saved_input,
     torch_class,
+    torch_pair,
     window_label,
     window_output,
 )
@@ -65,6 +66,7 @@ class Conv(Op):
     )
     positional = ("out", "kernel", "stride", "padding")
     mac_counters = ("flop_counter", "fvcore")
+    torch_classes = ("torch.nn.Conv2d",)
     examples = (
         Example((3, 9, 9), {"out": 4, "kernel": 3, "stride": 2, "padding": 1}),
         Example((4, 8, 7), {"out": 6, "kernel": [3, 2], "padding": "same", "stride": 2, "dilation": [1, 2],
@@ -124,6 +126,14 @@ class Conv(Op):
 
     def label(self, node):
         return window_label(self.kind, node.args["kernel"], node.derived.stride, node.derived.groups)
+
+    def from_torch(self, module):
+        if module.padding_mode != "zeros":
+            return None
+        padding = module.padding if isinstance(module.padding, str) else torch_pair(module.padding)
+        return {"out": module.out_channels, "kernel": torch_pair(module.kernel_size),
+                "stride": torch_pair(module.stride), "padding": padding, "dilation": torch_pair(module.dilation),
+                "groups": module.groups, "bias": module.bias is not None}
 
     def connections(self, node) -> int:
         """Input channels summed over output channels: the weight count per kernel tap."""
@@ -231,6 +241,7 @@ class Conv(Op):
 class DepthwiseConv(Conv):
     kind = "dwconv"
     aliases = ()
+    torch_classes = ()  # an imported depthwise Conv2d is a `conv` with its `groups`
     doc = "Depthwise convolution: one filter per input channel (`multiplier` filters each)."
     rules = "`groups` = input channels, `out` = input channels × multiplier; counted as `conv`"
     fields = (

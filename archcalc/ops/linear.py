@@ -16,6 +16,10 @@ class Linear(Op):
         Field("out", "int", doc="output features", minimum=1),
         Field("bias", "bool", True, "learn a bias per output"),
     )
+    torch_classes = ("torch.nn.Linear",)
+
+    def from_torch(self, module):
+        return {"out": module.out_features, "bias": module.bias is not None}
     positional = ("out",)
     mac_counters = ("flop_counter", "fvcore")
     examples = (Example((12,), [5]), Example((2, 3, 3), {"out": 4, "bias": False}, before=("flatten",)))

@@ -50,6 +50,12 @@ class Concatenate(_Merge):
         Example((6,), [[], [{"linear": 2}]]),
     )
 
+    torch_functions = ("cat", "concat", "concatenate")
+
+    def from_torch_call(self, name, constants, kwargs):
+        dim = [*constants, *kwargs.values()]
+        return {} if dim in ([1], [-3]) else None
+
     def output_shape(self, node):
         shapes = [i.shape for i in node.inputs]
         ranks = {len(s) for s in shapes}
@@ -81,6 +87,8 @@ class Sum(_Merge):
         Example((3, 5, 5), [[_CONV], []]),  # in place, onto the conv's output
         Example((3, 5, 5), [[_CONV, "relu"], []]),  # not in place: relu keeps its output for backward
     )
+
+    torch_functions = ("add", "iadd", "add_")
 
     def output_shape(self, node):
         shapes = {i.shape for i in node.inputs}
@@ -136,6 +144,8 @@ class Product(_Merge):
         Example((3, 5, 5), [["global_maxpool"], [_CONV], []]),
     )
 
+    torch_functions = ("mul", "imul", "mul_")
+
     def output_shape(self, node):
         shapes = [i.shape for i in node.inputs]
         out = max(shapes, key=numel)
@@ -176,6 +186,7 @@ class Average(Sum):
     kind = "mean"
     aliases = ("average",)
     doc = "Elementwise mean of inputs of one shape (FractalNet's join)."
+    torch_functions = ()
     rules = "inputs of one shape; other ops one per element per input (the sums and the division)"
     examples = (Example((3, 5, 5), [[], [_CONV]]), Example((3, 5, 5), [[_CONV, "batchnorm"], []]))
 

@@ -54,6 +54,13 @@ class BatchNorm(Op):
     shortcut_norm = True
     examples = (Example((3, 5, 4)), Example((6,), {"affine": False, "eps": 1e-3}))
 
+    torch_classes = ("torch.nn.BatchNorm2d", "torch.nn.BatchNorm1d")
+
+    def from_torch(self, module):
+        if module.momentum is None or not module.track_running_stats:
+            return None
+        return {"eps": float(module.eps), "momentum": float(module.momentum), "affine": bool(module.affine)}
+
     def output_shape(self, node):
         shape = node.inputs[0].shape
         if len(shape) not in (1, 3):
@@ -107,6 +114,11 @@ class LocalResponseNorm(Op):
     )
     positional = ("size",)
     examples = (Example((6, 4, 3), [3]), Example((4, 3, 3), {"size": 5, "k": 2.0}))
+
+    torch_classes = ("torch.nn.LocalResponseNorm",)
+
+    def from_torch(self, module):
+        return {"size": module.size, "alpha": float(module.alpha), "beta": float(module.beta), "k": float(module.k)}
 
     def output_shape(self, node):
         shape = node.inputs[0].shape

@@ -22,6 +22,7 @@ from archcalc.ops.base import (
     register,
     resolve_padding,
     saved_input,
+    torch_pair,
     torch_class,
     window_label,
     window_output,
@@ -99,6 +100,14 @@ class _WindowPool(Op):
             "lower the padding so that every window starts inside the input, or check the output size you port",
         )]
 
+    def from_torch(self, module):
+        if getattr(module, "dilation", 1) not in (1, (1, 1)) or getattr(module, "return_indices", False) \
+                or not getattr(module, "count_include_pad", True) or getattr(module, "divisor_override", None):
+            return None
+        stride = module.stride if module.stride is not None else module.kernel_size
+        return {"kernel": torch_pair(module.kernel_size), "stride": torch_pair(stride),
+                "padding": torch_pair(module.padding), "ceil_mode": bool(module.ceil_mode)}
+
     def _torch_padding(self, node):
         g = node.derived
         if not g.symmetric:
@@ -111,6 +120,7 @@ class MaxPool(_WindowPool):
     kind = "maxpool"
     aliases = ("max_pool",)
     doc = "Max pooling over a sliding window."
+    torch_classes = ("torch.nn.MaxPool2d",)
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """max_pool2d_with_indices keeps its input and the int64 index of each maximum."""
@@ -130,6 +140,7 @@ class AvgPool(_WindowPool):
     kind = "avgpool"
     aliases = ("avg_pool",)
     doc = "Average pooling over a sliding window (padding counted in the average, as in torch)."
+    torch_classes = ("torch.nn.AvgPool2d",)
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """avg_pool2d's backward takes its input (for the shape and padding), so autograd keeps it."""
@@ -172,6 +183,16 @@ class GlobalAvgPool(_GlobalPool):
     # Adaptive average pooling to 1x1 runs as ``mean``, which keeps only sizes.
     saved_for_backward = keeps_nothing
 
+    torch_classes = ("torch.nn.AdaptiveAvgPool2d",)
+    torch_functions = ("adaptive_avg_pool2d",)
+
+    def from_torch(self, module):
+        return {} if torch_pair(module.output_size) == 1 else None
+
+    def from_torch_call(self, name, constants, kwargs):
+        size = [*constants, *kwargs.values()]
+        return {} if len(size) == 1 and torch_pair(size[0]) == 1 else None
+
     def torch_module(self, node):
         from torch import nn
 
@@ -182,6 +203,16 @@ class GlobalAvgPool(_GlobalPool):
 class GlobalMaxPool(_GlobalPool):
     kind = "global_maxpool"
     doc = "Maximum over all positions: (C, H, W) -> (C, 1, 1)."
+
+    torch_classes = ("torch.nn.AdaptiveMaxPool2d",)
+    torch_functions = ("adaptive_max_pool2d",)
+
+    def from_torch(self, module):
+        return {} if torch_pair(module.output_size) == 1 else None
+
+    def from_torch_call(self, name, constants, kwargs):
+        size = [*constants, *kwargs.values()]
+        return {} if len(size) == 1 and torch_pair(size[0]) == 1 else None
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """adaptive_max_pool2d keeps its input and the int64 index of each maximum."""
@@ -213,6 +244,12 @@ class AdaptiveAvgPool(Op):
     fields = (Field("size", "pair", doc="output size: n or [h, w]", minimum=1),)
     positional = ("size",)
     examples = (Example((2, 8, 6), [[4, 3]]), Example((2, 7, 5), [3]), Example((2, 6, 6), [1]))
+
+    torch_classes = ("torch.nn.AdaptiveAvgPool2d",)
+
+    def from_torch(self, module):
+        size = module.output_size
+        return None if size is None or (isinstance(size, tuple) and None in size) else {"size": torch_pair(size)}
 
     def output_shape(self, node):
         c, _, _ = expect_image(node)

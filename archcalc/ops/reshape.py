@@ -68,6 +68,17 @@ class Flatten(_Movement):
     is_view = True
     examples = (Example((3, 4, 5)),)
 
+    torch_classes = ("torch.nn.Flatten",)
+    torch_functions = ("flatten",)
+
+    def from_torch(self, module):
+        return {} if (module.start_dim, module.end_dim) == (1, -1) else None
+
+    def from_torch_call(self, name, constants, kwargs):
+        dims = [*constants, kwargs.pop("start_dim", 0 if not constants else None), kwargs.pop("end_dim", -1)]
+        dims = [d for d in dims if d is not None]
+        return {} if not kwargs and dims[:1] == [1] and dims[1:] in ([-1], [-1, -1]) else None
+
     def output_shape(self, node):
         return (numel(node.inputs[0].shape),)
 
@@ -98,6 +109,11 @@ class Dropout(_Movement):
 
     output_shape = same_shape
     receptive_step = pointwise
+
+    torch_classes = ("torch.nn.Dropout",)
+
+    def from_torch(self, module):
+        return {"p": float(module.p)}
 
     def training_aliases_input(self, node):
         """In training dropout makes a new tensor, unless p is 0 (torch returns the input itself)."""
@@ -199,6 +215,11 @@ class Identity(_Movement):
     receptive_step = pointwise
     saved_for_backward = keeps_nothing
 
+    torch_classes = ("torch.nn.Identity",)
+
+    def from_torch(self, module):
+        return {}
+
     def torch_module(self, node):
         from torch import nn
 
@@ -213,6 +234,11 @@ class ChannelShuffle(_Movement):
     fields = (Field("groups", "int", doc="number of groups", minimum=1),)
     positional = ("groups",)
     examples = (Example((6, 3, 4), [3]),)
+
+    torch_classes = ("torch.nn.ChannelShuffle",)
+
+    def from_torch(self, module):
+        return {"groups": module.groups}
 
     def output_shape(self, node):
         c, h, w = expect_image(node)

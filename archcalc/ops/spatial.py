@@ -46,6 +46,17 @@ class Pad(_Frame):
     fields = tuple(Field(s, "int", 0, f"zero rows/columns added at the {s}", minimum=0) for s in _SIDES)
     examples = (Example((2, 4, 5), {"top": 1, "bottom": 2, "right": 1}),)
 
+    torch_classes = ("torch.nn.ZeroPad2d",)
+
+    def from_torch(self, module):
+        """ZeroPad2d pads by positive amounts and crops by negative ones: `pad` or `crop`."""
+        left, right, top, bottom = module.padding
+        sides = {"top": top, "bottom": bottom, "left": left, "right": right}
+        sign = 1 if self.kind == "pad" else -1
+        if any(sign * v < 0 for v in sides.values()):
+            return None
+        return {k: sign * v for k, v in sides.items()}
+
     def output_shape(self, node):
         c, h, w = expect_image(node)
         top, bottom, left, right = _sides(node)

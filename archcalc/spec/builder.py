@@ -30,9 +30,9 @@ from archcalc.spec.constructs import Constructs
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
 from archcalc.spec.fields import FieldError, convert, default_value
 from archcalc.spec.language import (
-    CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, SPLIT_KEYS, TOP_KEYS, describe_raw,
+    CONSTRUCT_KEYS, INDEX, META_KEYS, MODIFIER_KEYS, NAME, SPLIT_KEYS, TOP_KEYS, describe_raw,
 )
-from archcalc.spec.scope import BLOCK_IN, Item, Scope, block_input, call_note
+from archcalc.spec.scope import BLOCK_IN, BLOCK_NODE, Item, Scope, block_input, call_note
 from archcalc.spec.sections import Sections
 from archcalc.spec.splits import ChannelSplits
 from archcalc.spec.yaml_loader import LList, LMap
@@ -336,8 +336,8 @@ class Builder(Sections, Constructs, ChannelSplits):
                 full = scope.full(local)
                 if full not in self.names and full not in self.scope_outputs:
                     return local
-        if not isinstance(name, str) or not NAME.match(name):
-            rule = ("must not start with a digit" if isinstance(name, str) and name[:1].isdigit()
+        if not isinstance(name, str) or not (NAME.match(name) or INDEX.match(name)):
+            rule = ("must not start with a digit unless it is all digits" if isinstance(name, str) and name[:1].isdigit()
                     else "expected letters, digits, '_' or '-' (no dots)")
             self.fail(f"`name` {rule}, got {describe_raw(name)}", item.meta_locs["name"])
         return name
@@ -409,6 +409,8 @@ class Builder(Sections, Constructs, ChannelSplits):
         prefix = f"{owner}: " if owner else ""
         if not isinstance(name, str):
             self.fail(f"{prefix}{what} expected node names, got {describe_raw(name)}", loc, node)
+        if name == "$block_in":
+            return scope.values[BLOCK_NODE]
         for k in range(len(scope.path), -1, -1):
             full = ".".join((*scope.path[:k], name))
             found = self.names.get(full) or self.scope_outputs.get(full)

@@ -470,7 +470,7 @@ def _unknown_name(node: ast.Name, scope: Mapping[str, object], parsed: _Parsed) 
     name = node.id
     where = parsed.offset(node)
     if name.startswith("__"):
-        known = sorted(k for k in scope if k.startswith("__"))
+        known = sorted(k for k in scope if k.startswith("__") and k.isidentifier())
         return ExpressionError(
             f"unknown name '${name[2:]}' in expression '{parsed.text}'"
             + did_you_mean(name, known, render=lambda k: "$" + k[2:]),

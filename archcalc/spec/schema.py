@@ -24,7 +24,7 @@ _IDENTIFIER = "[A-Za-z0-9_\\-]"
 # called `b1` or `fc2`, one edit from `bn` and `fc`.
 _NEAR_MISS_LENGTH = 5
 _META = {
-    "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_\-]*$"},
+    "name": {"type": "string", "pattern": r"^([A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$"},
     "from": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
     "frozen": {"type": "boolean"},
     "when": {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]},

@@ -10,6 +10,8 @@ from archcalc.spec.expressions import dollar_name
 from archcalc.spec.yaml_loader import LMap
 
 BLOCK_IN, BLOCK_H, BLOCK_W = dollar_name("block_in"), dollar_name("block_h"), dollar_name("block_w")
+# The block's input node, for `from: $block_in` (a key no expression can name).
+BLOCK_NODE = dollar_name("block_in node")
 
 
 @dataclass
@@ -88,7 +90,8 @@ class Item:
 
 def block_input(values: dict, src) -> None:
     """Name the input of a block (or, at the top level, of the network) in ``values``:
-    `$block_in`, `$block_h`, `$block_w`."""
+    `$block_in`, `$block_h`, `$block_w`; `from: $block_in` names the node itself."""
+    values[BLOCK_NODE] = src
     values[BLOCK_IN] = src.shape[0]
     if len(src.shape) == 3:
         values[BLOCK_H], values[BLOCK_W] = src.shape[1], src.shape[2]

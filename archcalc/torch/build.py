@@ -1,11 +1,13 @@
 """Layer graph -> one ``torch.fx.GraphModule``, and the same network as PyTorch source.
 
 Each graph node becomes one submodule, made by its kind's ``Op.torch_module`` (the
-single definition per kind, beside its analytic rules), and one fx node of the same
-name, so a module name, an fx node, a row of the analysis and an fvcore scope all
-refer to the same spec node. Spec names are dotted scopes (``layer1.0.conv1``);
-submodule attributes cannot contain dots or shadow attributes such as ``eval``, and
-fx variable names cannot shadow builtins, so :func:`torch_names` makes them safe
+single definition per kind, beside its analytic rules), and one fx node, so a module
+path, an fx node, a row of the analysis and an fvcore scope all refer to the same spec
+node. Spec names are dotted scopes (``layer1.0.conv1``): :func:`torch_paths` keeps them
+as the submodule's qualified name (nested containers), so the ``state_dict`` keys are
+those of a torch model whose modules carry the same names (an imported one's), and
+falls back to a flat attribute where a component cannot be one. fx variable names
+cannot contain dots or shadow builtins, so :func:`torch_names` makes them safe
 identifiers (``layer1_0_conv1``, ``eval_``), unique and stable.
 """
 
@@ -43,13 +45,16 @@ def torch_names(graph: Graph) -> dict[int, str]:
 
     Characters other than letters, digits and ``_`` (the scope dots, dashes) become
     ``_``; a reserved name gets ``_`` behind; clashes get ``_2``, ``_3``. Spec names
-    start with a letter or ``_``, so the result is an identifier.
+    start with a letter, ``_`` or (all digits) a digit, which gets ``_`` before it, so the
+    result is an identifier.
     """
     reserved = _reserved()
     used: set[str] = set()
     names: dict[int, str] = {}
     for node in graph.nodes:
         base = re.sub(r"[^0-9A-Za-z_]", "_", node.name)
+        if base[:1].isdigit():  # a top-level node named by a number (a Sequential's child)
+            base = "_" + base
         if base in reserved:
             base += "_"
         name, copy = base, 1
@@ -59,6 +64,47 @@ def torch_names(graph: Graph) -> dict[int, str]:
         used.add(name)
         names[node.index] = name
     return names
+
+
+_COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|[0-9]+\Z")
+
+
+@functools.cache
+def _module_attributes() -> frozenset[str]:
+    """Names a nested container's child may not take: nn.Module's own attributes."""
+    torch = require_torch()
+    return frozenset(dir(torch.nn.Module()))
+
+
+def torch_paths(graph: Graph) -> dict[int, str]:
+    """Node index -> qualified name of its submodule: the spec name where every component can be
+    an attribute (an identifier or a ``Sequential``-style index, not a reserved name) and no node's
+    path is another's container; otherwise the node's :func:`torch_names` identifier at the top."""
+    names = torch_names(graph)
+    top, nested = _reserved(), _module_attributes()
+    wanted = {}
+    for node in graph.nodes:
+        if node.op.graph_input:
+            continue
+        parts = node.name.split(".")
+        if all(_COMPONENT.match(p) and p not in keyword.kwlist and p not in nested for p in parts) \
+                and parts[0] not in top:
+            wanted[node.index] = node.name
+    containers = {p.rsplit(".", 1)[0] for p in wanted.values() if "." in p}
+    containers = {".".join(c.split(".")[:k]) for c in containers for k in range(1, c.count(".") + 2)}
+    paths = {i: p for i, p in wanted.items() if p not in containers}
+    used = set(paths.values()) | containers
+    for node in graph.nodes:
+        if node.op.graph_input or node.index in paths:
+            continue
+        base, copy = names[node.index], 1
+        name = base
+        while name in used:
+            copy += 1
+            name = f"{base}_{copy}"
+        used.add(name)
+        paths[node.index] = name
+    return paths
 
 
 @contextmanager
@@ -77,6 +123,7 @@ def _fx_graph(graph: Graph, names: dict[int, str], outputs: list[Node], keep: se
     """An fx graph calling one submodule per node (those in ``keep``, or all), returning ``outputs``."""
     from torch import fx
 
+    paths = torch_paths(graph)
     fx_graph = fx.Graph()
     values = {}
     for node in graph.nodes:
@@ -87,7 +134,7 @@ def _fx_graph(graph: Graph, names: dict[int, str], outputs: list[Node], keep: se
             values[node.index] = fx_graph.placeholder(name)
         else:
             args = tuple(values[src.index] for src in node.inputs)
-            values[node.index] = fx_graph.create_node("call_module", name, args, name=name)
+            values[node.index] = fx_graph.create_node("call_module", paths[node.index], args, name=name)
     results = [values[out.index] for out in outputs]
     fx_graph.output(results[0] if len(results) == 1 else tuple(results))
     return fx_graph
@@ -138,7 +185,7 @@ def build_module(
     torch_dtype = resolve_dtype(dtype)
     if not allow_large:
         check_memory(graph, dev, batch, dtype, analysis)
-    names = torch_names(graph)
+    names, paths = torch_names(graph), torch_paths(graph)
     submodules = {}
     with _factory_defaults(torch, dev if init else torch.device("meta"), torch_dtype):
         for node in graph.nodes:
@@ -146,7 +193,7 @@ def build_module(
                 module = node.op.torch_module(node)
                 if node.frozen:
                     module.requires_grad_(False)
-                submodules[names[node.index]] = module
+                submodules[paths[node.index]] = module
     fx_graph = _fx_graph(graph, names, graph.outputs)
     module = fx.GraphModule(submodules, fx_graph, class_name=class_name(graph)).eval()
     if not init:
@@ -245,11 +292,29 @@ def _constructor(module) -> str:
     return f"{prefix}{cls.__name__}({', '.join(args)})"
 
 
+def _identifiers(path: str) -> bool:
+    return all(p.isidentifier() for p in path.split("."))
+
+
+def _submodule(path: str) -> str:
+    """Source reading the submodule at ``path``: attributes, or get_submodule past an index."""
+    return f"self.{path}" if _identifiers(path) else f"self.get_submodule({path!r})"
+
+
+def _attach(path: str, constructor: str) -> str:
+    """Source registering ``constructor`` at ``path`` (its parent already made)."""
+    if _identifiers(path):
+        return f"self.{path} = {constructor}"
+    parent, _, leaf = path.rpartition(".")
+    owner = _submodule(parent) if parent else "self"
+    return f"{owner}.add_module({leaf!r}, {constructor})"
+
+
 def export_torch_source(graph: Graph) -> str:
     """Runnable PyTorch source of the module :func:`build_module` makes.
 
     The file needs only torch: the custom classes it uses (``TableConv2d`` ..., made with
-    :func:`archcalc.ops.base.torch_class` beside their kinds) are copied in. Attribute names match the built module's, so its ``state_dict``
+    :func:`archcalc.ops.base.torch_class` beside their kinds) are copied in. Submodule paths match the built module's (:func:`torch_paths`), so its ``state_dict``
     loads into the exported class. The forward deletes each intermediate after its
     last use, as fx's generated code does, so the two hold the same memory.
     """
@@ -276,12 +341,21 @@ def export_torch_source(graph: Graph) -> str:
     lines.append(f"INPUT_SHAPE = {tuple(graph.input.shape)!r}")
     for cls in classes:
         lines += ["", "", textwrap.dedent(inspect.getsource(cls)).rstrip()]
+    paths = torch_paths(graph)
     lines += ["", "", f"class {class_name(graph)}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    made = set()
     for node in graph.nodes:
-        if not node.op.graph_input:
-            lines.append(f"        self.{names[node.index]} = {_constructor(built[node.index])}")
-            if node.frozen:
-                lines.append(f"        self.{names[node.index]}.requires_grad_(False)")
+        if node.op.graph_input:
+            continue
+        *parents, _ = paths[node.index].split(".")
+        for k in range(1, len(parents) + 1):
+            container = ".".join(parents[:k])
+            if container not in made:
+                made.add(container)
+                lines.append(f"        {_attach(container, 'nn.Module()')}")
+        lines.append(f"        {_attach(paths[node.index], _constructor(built[node.index]))}")
+        if node.frozen:
+            lines.append(f"        {_submodule(paths[node.index])}.requires_grad_(False)")
 
     last_use: dict[int, int] = {}
     for node in graph.nodes:
@@ -293,7 +367,7 @@ def export_torch_source(graph: Graph) -> str:
         if node.op.graph_input:
             continue
         args = ", ".join(names[src.index] for src in node.inputs)
-        lines.append(f"        {names[node.index]} = self.{names[node.index]}({args})")
+        lines.append(f"        {names[node.index]} = {_submodule(paths[node.index])}({args})")
         done = sorted({s.index for s in node.inputs if last_use[s.index] == node.index and s.index not in kept})
         if done:
             lines.append("        del " + ", ".join(names[i] for i in done))

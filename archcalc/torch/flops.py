@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from archcalc.graph import Graph
 from archcalc.torch import require_torch
-from archcalc.torch.build import torch_names
+from archcalc.torch.build import torch_paths
 
 
 @dataclass
@@ -266,7 +266,7 @@ def compare_flops(graph: Graph, module, inputs, *, flop_counter: bool = True, an
 
     batch = inputs.shape[0]
     analysis = per_sample_analysis(graph, "float32") if analysis is None else analysis
-    names = torch_names(graph)
+    names = torch_paths(graph)
     fv = fvcore_counts(module, (inputs,))
     second = flop_counter_counts(module, (inputs,)) if flop_counter else None
     nodes = []

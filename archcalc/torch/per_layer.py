@@ -84,9 +84,9 @@ def spearman(xs: list[float], ys: list[float]) -> float:
 def time_layers(graph: Graph, module, x, prediction: Roofline, repeat: int = 5) -> PerLayer:
     """Time every node of ``prediction`` on ``x``; ``module`` is build_module(graph) on x's device."""
     torch = require_torch()
-    from archcalc.torch.build import torch_names
+    from archcalc.torch.build import torch_paths
 
-    names = torch_names(graph)
+    paths = torch_paths(graph)
     cuda = x.device.type == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     by_name = {t.name: t for t in prediction.nodes}
@@ -96,7 +96,7 @@ def time_layers(graph: Graph, module, x, prediction: Roofline, repeat: int = 5) 
         for node in graph.nodes:
             if node.name not in by_name:
                 continue
-            call = getattr(module, names[node.index])
+            call = module.get_submodule(paths[node.index])
             args = [values[src.index] for src in node.inputs]
             out = call(*args)
             samples = []

@@ -1,0 +1,224 @@
+"""A live ``nn.Module`` becomes a spec: trace it, map every call onto a layer kind.
+
+The module is traced with ``torch.fx``, the torch classes the kinds name
+(:attr:`archcalc.ops.base.Op.torch_classes`) as leaves; each call of a leaf, and each
+function or tensor method a kind names (``torch_functions``), becomes one node of the
+kind whose ``from_torch`` / ``from_torch_call`` gives its arguments. A node is named by
+the module's qualified name (``layer1.0.conv1``), a function call by the module it is
+called in and the kind (``layer1.0.add``), so that the spec's torch module
+(:mod:`archcalc.torch.build`) has the original's ``state_dict`` keys. Anything no kind
+computes stops the import: one :class:`ImportFailure` lists every such call, with its
+count and where it occurs; the importer never writes a spec with a hole.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from archcalc.errors import SpecError
+from archcalc.ops.base import REGISTRY, REQUIRED, Op
+from archcalc.torch import require_torch
+
+
+class ImportFailure(SpecError):
+    """The module cannot become a spec: what stops it, and where."""
+
+
+@dataclass
+class Layer:
+    """One node of the imported network: its qualified name, kind, arguments and inputs."""
+
+    name: str
+    kind: str
+    args: dict[str, Any]
+    inputs: list[str]
+
+
+@dataclass
+class Imported:
+    """The traced network: its input shape, layers in order, outputs and module classes by path."""
+
+    name: str
+    input: tuple[int, ...]
+    layers: list[Layer]
+    outputs: list[str]
+    classes: dict[str, str] = field(default_factory=dict)
+
+
+def _resolve(qualified: str):
+    package, _, name = qualified.rpartition(".")
+    return getattr(importlib.import_module(package), name)
+
+
+def _kinds_by_class() -> dict[type, list[Op]]:
+    table: dict[type, list[Op]] = defaultdict(list)
+    for op in REGISTRY.kinds():
+        for qualified in op.torch_classes:
+            table[_resolve(qualified)].append(op)
+    return table
+
+
+def _kinds_by_function() -> dict[str, list[Op]]:
+    table: dict[str, list[Op]] = defaultdict(list)
+    for op in REGISTRY.kinds():
+        for name in op.torch_functions:
+            table[name].append(op)
+    return table
+
+
+def _written(op: Op, args: dict[str, Any]) -> dict[str, Any]:
+    """The arguments a spec writes: those that differ from the kind's defaults."""
+    defaults = {f.name: f.default for f in op.fields}
+    return {k: v for k, v in args.items() if defaults.get(k, REQUIRED) is REQUIRED or defaults[k] != v}
+
+
+def _tracer(leaves: dict[type, list[Op]]):
+    from torch import fx
+
+    class Tracer(fx.Tracer):
+        """Leaves are the modules a kind computes; the innermost module being traced is kept,
+        to name it when tracing fails."""
+
+        def __init__(self):
+            super().__init__()
+            self.inside: list[str] = []
+            self.failed_in: str | None = None  # the innermost module whose forward raised
+
+        def is_leaf_module(self, module, qualified_name):
+            """Modules a kind computes, torch.nn's own, and any holding its own parameters or buffers:
+            a module no kind computes is then reported by its class, not by the functions inside."""
+            own = any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
+            return type(module) in leaves or own or super().is_leaf_module(module, qualified_name)
+
+        def call_module(self, module, forward, args, kwargs):
+            self.inside.append(self.path_of_module(module))
+            try:
+                return super().call_module(module, forward, args, kwargs)
+            except Exception:
+                if self.failed_in is None:
+                    self.failed_in = self.inside[-1]
+                raise
+            finally:
+                self.inside.pop()
+
+    return Tracer()
+
+
+def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Imported:
+    """The network ``module`` computes on a (1, *input_shape) input, as kinds with arguments."""
+    require_torch()
+    from torch import fx
+
+    leaves = _kinds_by_class()
+    tracer = _tracer(leaves)
+    module = module.eval()
+    try:
+        graph = tracer.trace(module)
+    except Exception as exc:  # fx raises many types: TraceError, TypeError, RuntimeError, ...
+        where = f"module '{tracer.failed_in}'" if tracer.failed_in else "the model's own forward"
+        raise ImportFailure(
+            f"cannot trace {name}: in {where}: {str(exc).splitlines()[0]}",
+            hint="torch.fx cannot follow control flow that depends on tensor values; a fixed --input may "
+                 "help, or move that part into a module archcalc has a kind for (a leaf)",
+        ) from None
+    modules = dict(module.named_modules())
+    functions = _kinds_by_function()
+    layers: list[Layer] = []
+    names: dict[Any, str] = {}
+    unsupported: dict[str, list[str]] = defaultdict(list)
+    taken: set[str] = {path for path in modules if path}
+    used: set[str] = set()
+    called_with_params: set[str] = set()
+    outputs: list[str] = []
+
+    def unique(base: str, own: bool = False) -> str:
+        """``base``, or with a counter where a layer or (unless it is the module's own) a module has it."""
+        candidate, copy = base, 1
+        while candidate in used or (candidate in taken and not (own and copy == 1)):
+            copy += 1
+            candidate = f"{base}_{copy}"
+        used.add(candidate)
+        return candidate
+
+    def tensors(args) -> list:
+        found = []
+        for a in args:
+            if isinstance(a, fx.Node):
+                found.append(a)
+            elif isinstance(a, (list, tuple)):
+                found += tensors(a)
+        return found
+
+    def scope_of(node) -> str:
+        stack = node.meta.get("nn_module_stack") or {}
+        return next(reversed(stack.values()))[0] if stack else ""
+
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            names[node] = "input"
+            continue
+        if node.op == "output":
+            result = node.args[0]
+            values = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) \
+                else [result]
+            outputs = [names[v] for v in values if isinstance(v, fx.Node) and v in names]
+            continue
+        inputs = tensors(node.args) + tensors(node.kwargs.values())
+        if node.op == "get_attr":
+            unsupported["a parameter or buffer read outside a module (get_attr)"].append(node.target)
+            names[node] = node.name  # stands in, so that what follows is checked too
+            continue
+        if node.op == "call_module":
+            sub = modules[node.target]
+            described = f"{type(sub).__module__}.{type(sub).__qualname__}"
+            found = _first(leaves.get(type(sub), ()), lambda op: op.from_torch(sub))
+            where = node.target
+            if any(True for _ in sub.parameters()) or any(True for _ in sub.buffers()):
+                if node.target in called_with_params:
+                    unsupported[f"{described} called more than once (shared weights)"].append(where)
+                    continue
+                called_with_params.add(node.target)
+            base = node.target
+        else:
+            key = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
+            described = f"{'method' if node.op == 'call_method' else 'function'} {key}"
+            constants = [a for a in node.args if not isinstance(a, (fx.Node, list, tuple)) or not tensors([a])]
+            leading = len(node.args) - len(constants)
+            kwargs = {k: v for k, v in node.kwargs.items() if not isinstance(v, fx.Node)}
+            where = scope_of(node) or "(top level)"
+            found = None
+            if node.op in ("call_function", "call_method") and all(tensors([a]) for a in node.args[:leading]):
+                found = _first(functions.get(key, ()), lambda op: op.from_torch_call(key, list(constants), dict(kwargs)))
+            base = ".".join(p for p in (scope_of(node), found[0].kind if found else "") if p)
+        if found is None or not inputs or any(i not in names for i in inputs):
+            unsupported[described].append(where)
+            names[node] = node.name
+            continue
+        op, args = found
+        layer = Layer(unique(base, node.op == "call_module"), op.kind, _written(op, args), [names[i] for i in inputs])
+        names[node] = layer.name
+        layers.append(layer)
+    if unsupported:
+        listing = "; ".join(
+            f"{what} ×{len(paths)} at {', '.join(sorted(set(paths))[:6])}{', ...' if len(set(paths)) > 6 else ''}"
+            for what, paths in sorted(unsupported.items())
+        )
+        raise ImportFailure(
+            f"cannot import {name}: {len(unsupported)} operation(s) have no archcalc layer kind: {listing}",
+            hint="nothing was written; a layer kind for each (archcalc/ops, see docs/spec-format.md "
+                 "'Adding a layer kind') makes the import possible",
+        )
+    classes = {path: type(sub).__name__ for path, sub in modules.items() if path}
+    return Imported(name, tuple(input_shape), layers, outputs, classes)
+
+
+def _first(ops, arguments):
+    """(op, args) of the first kind that computes the call, or None."""
+    for op in ops:
+        args = arguments(op)
+        if args is not None:
+            return op, args
+    return None
