@@ -101,7 +101,8 @@ def test_every_bad_spec_is_classified():
         "mutual_recursion", "non_integer_size", "output_below_one", "outputs_unknown", "pool_on_flat",
         "pool_padding", "recursive_block", "repeat_limit", "repeat_past_node_limit", "residual_identity_shapes",
         "shortcut_mismatch", "string_for_number", "text_for_number", "undefined_from", "undefined_name",
-        "unknown_dollar", "unknown_function", "unknown_override",
+        "unknown_dollar", "unknown_function", "unknown_override", "framework_kind_name", "list_arithmetic",
+        "list_index_range", "log_domain", "split_named_whole", "split_sizes", "unsupported_kind",
     }
     assert STRUCTURAL | UNREADABLE | meaning == {p.stem for p in BAD_SPECS.glob("*.yaml")}
 
