@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from archcalc.ops.base import (
     Example,
@@ -243,7 +244,8 @@ class AdaptiveAvgPool(Op):
     )
     fields = (Field("size", "pair", doc="output size: n or [h, w]", minimum=1),)
     positional = ("size",)
-    examples = (Example((2, 8, 6), [[4, 3]]), Example((2, 7, 5), [3]), Example((2, 6, 6), [1]))
+    examples = (Example((2, 8, 6), [[4, 3]]), Example((2, 7, 5), [3]), Example((2, 6, 6), [1]),
+                Example((2, 2, 3), [[6, 5]]))  # growing the map, as a torchvision head does on a small input
 
     torch_classes = ("torch.nn.AdaptiveAvgPool2d",)
 
@@ -278,8 +280,18 @@ class AdaptiveAvgPool(Op):
     def receptive_step(self, node):
         _, h, w = node.inputs[0].shape
         oh, ow = node.args["size"]
-        (kh, sh), (kw, sw) = self._bin(h, oh), self._bin(w, ow)
-        return ReceptiveStep((kh, kw), (sh, sw), exact=h % oh == 0 and w % ow == 0)
+        (kh, sh, ph), (kw, sw, pw) = self._axis(h, oh), self._axis(w, ow)
+        return ReceptiveStep((kh, kw), (sh, sw), (ph, pw), exact=h % oh == 0 and w % ow == 0)
+
+    @classmethod
+    def _axis(cls, size: int, out: int) -> tuple:
+        """(kernel, stride, padding) of one axis. Growing the map (out > size), bin i spans
+        [floor(i·size/out), ceil((i+1)·size/out)): within (out-1)/out of i·size/out on either
+        side, a fractional window that holds it."""
+        if out <= size:
+            return (*cls._bin(size, out), 0)
+        step, slack = Fraction(size, out), Fraction(out - 1, out)
+        return step + 2 * slack, step, slack
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """To 1x1 torch takes the mean (keeps nothing); otherwise _adaptive_avg_pool2d keeps its input."""
