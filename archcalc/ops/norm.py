@@ -27,6 +27,12 @@ _AFFINE = Field("affine", "bool", True, "learn a scale and a shift per channel")
 _STATISTICS_STEP = ReceptiveStep(context=True)
 
 
+def channel_affine(op, node) -> tuple[int, int]:
+    """A learnt scale (weight) and shift (bias) per channel, when ``affine``."""
+    c = node.shape[0]
+    return (c, c) if node.args["affine"] else (0, 0)
+
+
 def _normalising_ops(node, affine: bool, shift: bool | None = None) -> int:
     """Per element: two reductions that read it (mean, variance), subtracting the mean and
     multiplying by the inverse deviation; then the learnt scale and shift."""
@@ -67,9 +73,7 @@ class BatchNorm(Op):
             raise OpError(f"batchnorm '{node.name}' expects (C, H, W) or (features,) input")
         return shape
 
-    def params(self, node):
-        c = node.shape[0]
-        return (c, c) if node.args["affine"] else (0, 0)
+    params = channel_affine
 
     def buffers(self, node):
         return 2 * node.shape[0] + 1
@@ -228,9 +232,7 @@ class ChannelLayerNorm(Op):
     def output_shape(self, node):
         return expect_image(node)
 
-    def params(self, node):
-        c = node.shape[0]
-        return (c, c) if node.args["affine"] else (0, 0)
+    params = channel_affine
 
     buffers = none
     macs = none
@@ -300,9 +302,7 @@ class GroupNorm(Op):
             )
         return shape
 
-    def params(self, node):
-        c = node.shape[0]
-        return (c, c) if node.args["affine"] else (0, 0)
+    params = channel_affine
 
     buffers = none
     macs = none
@@ -357,9 +357,7 @@ class InstanceNorm(Op):
     def output_shape(self, node):
         return expect_image(node)
 
-    def params(self, node):
-        c = node.shape[0]
-        return (c, c) if node.args["affine"] else (0, 0)
+    params = channel_affine
 
     def buffers(self, node):
         return 2 * node.shape[0] + 1 if node.args["track_running_stats"] else 0
