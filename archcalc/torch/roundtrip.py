@@ -52,7 +52,8 @@ def round_trip(model, input_shape, name: str = "model") -> RoundTrip:
     expected = _main(expected)
     got = _main(got)
     fv_macs = sum(n for op, n in fv.by_operator.items() if op in _MATMUL_OPS)
-    spec_macs = sum(r.macs for r in analysis.layers if r.kind in ("conv", "linear"))
+    # The kinds that name fvcore as their counter (conv, linear, ...): their MACs are what it counts.
+    spec_macs = sum(r.macs for node, r in zip(graph.nodes, analysis.layers) if "fvcore" in node.op.mac_counters)
     return RoundTrip(
         params=(analysis.totals["params"] + analysis.totals["training_only_params"],
                 sum(p.numel() for p in model.parameters())),
