@@ -7,10 +7,9 @@ from typing import Any, Mapping, Sequence
 
 from archcalc.analysis import Analysis, analyze_graph
 from archcalc.graph import Graph
-from archcalc.library import resolve_spec
+from archcalc.library import is_model_source, resolve_spec
 from archcalc.spec.builder import Builder
 from archcalc.spec.yaml_loader import load_yaml, load_yaml_file
-from archcalc.torch.sources import is_model_source
 
 
 def load(

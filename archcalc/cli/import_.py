@@ -36,7 +36,8 @@ def command(source, input_shape, args, flat, output, force):
     """Write the spec of the torch model SOURCE."""
     from archcalc.errors import SpecError
     from archcalc.torch import require_torch
-    from archcalc.torch.sources import import_source, is_model_source
+    from archcalc.library import is_model_source
+    from archcalc.torch.sources import import_source
 
     if not is_model_source(source):
         raise SpecError(f"'{source}' is not a model source", hint="torchvision:NAME, timm:NAME or path/file.py:NAME")

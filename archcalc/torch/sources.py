@@ -1,28 +1,22 @@
 """Where an imported model comes from: ``torchvision:NAME``, ``timm:NAME`` or ``path/file.py:NAME``.
 
-The analytic path tells a model source from a spec by its text alone (:func:`is_model_source`),
-without importing torch; only :func:`import_source` does.
+The analytic path tells a model source from a spec by its text alone
+(:func:`archcalc.library.is_model_source`), without importing this package or torch; only
+:func:`import_source` imports them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
-import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from archcalc.errors import SpecError
+from archcalc.library import MODEL_FILE
 
 DEFAULT_INPUT = (3, 224, 224)
-_FILE = re.compile(r"(?P<file>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)\Z")
-
-
-def is_model_source(text) -> bool:
-    """A SPEC argument that names a torch model rather than a spec."""
-    text = str(text)
-    return text.startswith(("torchvision:", "timm:")) or bool(_FILE.match(text))
 
 
 def model_from_source(source: str, args: Mapping[str, Any] | None = None):
@@ -44,7 +38,7 @@ def model_from_source(source: str, args: Mapping[str, Any] | None = None):
         import timm
 
         return timm.create_model(name, pretrained=False, **args), name
-    match = _FILE.match(source)
+    match = MODEL_FILE.match(source)
     if match is None:
         raise SpecError(f"'{source}' is not a model source", hint="torchvision:NAME, timm:NAME or path/file.py:NAME")
     return _from_file(Path(match["file"]), match["name"], args), match["name"]
