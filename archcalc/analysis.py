@@ -14,6 +14,7 @@ from typing import Any
 from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import numel
+from archcalc.ops.tokens import token_grid
 from archcalc.training import is_trainable, requires_grad, training_nodes
 
 SCHEMA = "archcalc.summary/1"
@@ -201,10 +202,27 @@ def _union(a, b):
     return tuple((min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a, b))
 
 
-def _join(fields: list[ReceptiveField]) -> ReceptiveField:
-    """The union of the windows of several positional inputs of one node."""
+def _span(f: ReceptiveField, positions: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(first, last) per axis of the windows of all of a grid's positions together."""
+    return tuple((f.start[a], f.start[a] + (positions[a] - 1) * f.jump[a] + f.size[a] - 1)  # type: ignore[return-value]
+                 for a in (0, 1))
+
+
+def _join(fields: list[ReceptiveField], positions: tuple[int, int]) -> ReceptiveField:
+    """The union of the windows of several positional inputs of one node with ``positions`` per axis.
+
+    A window that is the same for every position (jump 0: after attention, the whole input)
+    and holds every other input's windows is that union, exactly (a residual add around
+    attention)."""
     if len(fields) == 1:
         return fields[0]
+    for f in fields:
+        whole = f.window((0, 0))
+        if f.jump == (0, 0) and all(_union(whole, _span(g, positions)) == whole for g in fields):
+            context = None
+            for g in fields:
+                context = _union(context, g.context)
+            return ReceptiveField(f.size, f.jump, f.start, all(g.exact for g in fields), context)
     start = tuple(min(f.start[a] for f in fields) for a in (0, 1))
     end = tuple(max(f.start[a] + f.size[a] for f in fields) for a in (0, 1))
     jumps = {f.jump for f in fields}
@@ -225,7 +243,7 @@ def receptive_fields(graph: Graph) -> list[ReceptiveField]:
     result: list[ReceptiveField] = []
     for node in graph.nodes:
         positional = [result[src.index] for src in node.inputs if not _broadcast(src, node)]
-        into = _join(positional) if positional else ReceptiveField()
+        into = _join(positional, _grid_size(node)) if positional else ReceptiveField()
         context = into.context
         for src in node.inputs:
             if _broadcast(src, node):
@@ -298,13 +316,21 @@ def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: b
                     for a in (0, 1)
                 )
                 if clip:
-                    size = src.shape[1:] if len(src.shape) == 3 else (1, 1)
+                    size = _grid_size(src)
                     found = tuple((max(lo, 0), min(hi, n - 1)) for (lo, hi), n in zip(found, size))
                     if any(lo > hi for lo, hi in found):
                         found = None
             if found is not None:
                 need[src.index] = _union(need.get(src.index), found)
     return None
+
+
+def _grid_size(node: Node) -> tuple[int, int]:
+    """The positions of a node's output per axis: its (H, W), a token tensor's patch grid, or one."""
+    if len(node.shape) == 3:
+        return node.shape[1:]
+    grid = token_grid(node)
+    return (grid.height, grid.width) if grid else (1, 1)
 
 
 def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> int:
@@ -404,7 +430,8 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
     params = sum(r.params for r in main)
     trainable = sum(r.params for r in main if r.trainable)
     macs = sum(r.macs for r in main)
-    spatial = [r.receptive_field for r in main if len(r.output_shape) == 3 and r.output_shape[1] * r.output_shape[2] > 1]
+    spatial = [r.receptive_field for n, r in zip(graph.nodes, rows)
+               if not r.training_only and _grid_size(n)[0] * _grid_size(n)[1] > 1]
     activations = sum(r.activations for r in main)
     analysis = Analysis(graph, batch, dtype, rows)
     analysis.totals = {
