@@ -52,6 +52,10 @@ class LayerMetrics:
     input_bytes: int = 0
     weight_bytes: int = 0
     output_bytes: int = 0
+    # The MACs by matrix product where a node does several (Op.mac_terms), and those of them
+    # between two activations (attention's scores and weighted sum).
+    mac_terms: dict[str, int] = field(default_factory=dict)
+    attention_macs: int = 0
 
     @property
     def params(self) -> int:
@@ -100,6 +104,7 @@ class LayerMetrics:
             "output_bytes": self.output_bytes,
             "bytes_moved": self.bytes_moved,
             "macs_per_byte": round(self.macs_per_byte, 4),
+            **({"mac_terms": self.mac_terms, "attention_macs": self.attention_macs} if self.mac_terms else {}),
         }
 
 
@@ -398,6 +403,7 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         if node.index in stepped:
             backward = op.backward_macs(node, [grad[src.index] for src in node.inputs], is_trainable(node))
         moves = op.moves_memory(node)
+        terms = op.mac_terms(node)
         rows.append(
             LayerMetrics(
                 name=node.name,
@@ -423,6 +429,8 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
                 input_bytes=sum(sizes[src.index] for src in node.inputs) if moves else 0,
                 weight_bytes=(weights + biases + buffers) * width if moves else 0,
                 output_bytes=sizes[node.index] if moves else 0,
+                mac_terms={term.what: term.macs * batch for term in terms},
+                attention_macs=sum(term.macs for term in terms if term.between_activations) * batch,
             )
         )
     main = [r for r in rows if not r.training_only]
@@ -445,6 +453,7 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         "training_only_macs": sum(r.macs for r in rows if r.training_only),
         "training_only_buffers": sum(r.buffers for r in rows if r.training_only),
         "macs": macs,
+        "attention_macs": sum(r.attention_macs for r in main),
         "flops": 2 * macs,
         "other_ops": sum(r.other_ops for r in main),
         "activations": activations,
@@ -456,6 +465,16 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         **traffic_totals(main),
     }
     return analysis
+
+
+def mac_term_totals(rows: list[LayerMetrics]) -> dict[str, int]:
+    """The MACs of the nodes that list matrix products (attention), summed by product."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        if not row.training_only:
+            for what, macs in row.mac_terms.items():
+                totals[what] = totals.get(what, 0) + macs
+    return totals
 
 
 def step_totals(rows: list[LayerMetrics]) -> dict[str, int]:

@@ -9,21 +9,14 @@ keeping that matrix; the counts here are those of the math path.
 
 from __future__ import annotations
 
-from archcalc.ops.base import Example, Field, Op, OpError, ReceptiveStep, Saved, numel, none, register, torch_class
+from archcalc.ops.base import Example, Field, MacTerm, Op, OpError, ReceptiveStep, Saved, none, register, torch_class
 from archcalc.ops.tokens import expect_tokens, token_grid
 
+# The heads x N x N tensors its backward keeps (the softmax output; with dropout its mask and result).
+ATTENTION_MATRICES = ("attention weights", "dropout mask", "dropped weights")
 _PATCHES = ({"conv": {"out": 4, "kernel": 2, "stride": 2}}, "tokens")
 
 
-def attention_terms(node) -> list[tuple[str, int]]:
-    """The multiply-accumulates of one self-attention, per sample, by matrix product."""
-    n, d = node.shape
-    return [
-        ("qkv projection", n * d * 3 * d),
-        ("scores q·kᵀ", n * n * d),
-        ("weighted sum of v", n * n * d),
-        ("output projection", n * d * d),
-    ]
 
 
 @register
@@ -65,8 +58,17 @@ class Attention(Op):
 
     buffers = none
 
+    def mac_terms(self, node):
+        n, d = node.shape
+        return (
+            MacTerm("qkv", n * d * 3 * d),
+            MacTerm("scores", n * n * d, between_activations=True),
+            MacTerm("weighted sum", n * n * d, between_activations=True),
+            MacTerm("projection", n * d * d),
+        )
+
     def macs(self, node):
-        return sum(macs for _, macs in attention_terms(node))
+        return sum(term.macs for term in self.mac_terms(node))
 
     def other_ops(self, node):
         """The biases of q, k, v and the output, scaling q, and the softmax (one per score)."""
@@ -95,11 +97,11 @@ class Attention(Op):
         saved += [
             Saved("q scaled", (heads, n, d // heads)),
             Saved("k", (heads, d // heads, n)),
-            Saved("attention weights", (heads, n, n)),
+            Saved(ATTENTION_MATRICES[0], (heads, n, n)),
             Saved("v", (heads, n, d // heads)),
         ]
         if node.args["dropout"]:
-            saved += [Saved("dropout mask", (heads, n, n), "mask"), Saved("dropped weights", (heads, n, n))]
+            saved += [Saved(ATTENTION_MATRICES[1], (heads, n, n), "mask"), Saved(ATTENTION_MATRICES[2], (heads, n, n))]
         return saved + [Saved("heads joined", (n, d))]
 
     def torch_module(self, node):
