@@ -39,6 +39,8 @@ class Attention(Op):
         Field("dropout", "float", 0.0, "dropout on the attention weights", minimum=0, maximum=1),
     )
     positional = ("heads",)
+    # both count the explicit matrix products of the module archcalc builds (torch.matmul, linear)
+    mac_counters = ("flop_counter", "fvcore")
     examples = (
         Example((3, 4, 4), [2], before=_PATCHES),
         Example((3, 4, 6), {"heads": 1, "qkv_bias": False}, before=(*_PATCHES, "class_token")),
