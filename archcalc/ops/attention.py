@@ -17,8 +17,6 @@ ATTENTION_MATRICES = ("attention weights", "dropout mask", "dropped weights")
 _PATCHES = ({"conv": {"out": 4, "kernel": 2, "stride": 2}}, "tokens")
 
 
-
-
 @register
 class Attention(Op):
     kind = "attention"
