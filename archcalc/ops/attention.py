@@ -70,6 +70,17 @@ class Attention(Op):
     def macs(self, node):
         return sum(term.macs for term in self.mac_terms(node))
 
+    def backward_macs(self, node, needs_input_grad, trainable):
+        """Backward through the four products: the weights' gradients of the two projections, and
+        the gradient that flows through the node (needed for the input and for the in-projection's
+        weights alike): the output projection's input, both operands of the scores and of the
+        weighted sum (two activations each, 2 x N²·D twice), and the in-projection's input."""
+        if not (any(needs_input_grad) or trainable):
+            return 0, 0
+        qkv, scores, weighted, projection = (term.macs for term in self.mac_terms(node))
+        through = projection + 2 * scores + 2 * weighted + (qkv if any(needs_input_grad) else 0)
+        return through, (qkv + projection if trainable else 0)
+
     def other_ops(self, node):
         """The biases of q, k, v and the output, scaling q, and the softmax (one per score)."""
         n, d = node.shape
