@@ -14,6 +14,7 @@ from typing import Any
 from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import numel
+from archcalc.ops.tokens import token_grid
 from archcalc.training import is_trainable, requires_grad, training_nodes
 
 SCHEMA = "archcalc.summary/1"
@@ -51,6 +52,10 @@ class LayerMetrics:
     input_bytes: int = 0
     weight_bytes: int = 0
     output_bytes: int = 0
+    # The MACs by matrix product where a node does several (Op.mac_terms), and those of them
+    # between two activations (attention's scores and weighted sum).
+    mac_terms: dict[str, int] = field(default_factory=dict)
+    attention_macs: int = 0
 
     @property
     def params(self) -> int:
@@ -99,6 +104,7 @@ class LayerMetrics:
             "output_bytes": self.output_bytes,
             "bytes_moved": self.bytes_moved,
             "macs_per_byte": round(self.macs_per_byte, 4),
+            **({"mac_terms": self.mac_terms, "attention_macs": self.attention_macs} if self.mac_terms else {}),
         }
 
 
@@ -201,10 +207,27 @@ def _union(a, b):
     return tuple((min(x[0], y[0]), max(x[1], y[1])) for x, y in zip(a, b))
 
 
-def _join(fields: list[ReceptiveField]) -> ReceptiveField:
-    """The union of the windows of several positional inputs of one node."""
+def _span(f: ReceptiveField, positions: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(first, last) per axis of the windows of all of a grid's positions together."""
+    return tuple((f.start[a], f.start[a] + (positions[a] - 1) * f.jump[a] + f.size[a] - 1)  # type: ignore[return-value]
+                 for a in (0, 1))
+
+
+def _join(fields: list[ReceptiveField], positions: tuple[int, int]) -> ReceptiveField:
+    """The union of the windows of several positional inputs of one node with ``positions`` per axis.
+
+    A window that is the same for every position (jump 0: after attention, the whole input)
+    and holds every other input's windows is that union, exactly (a residual add around
+    attention)."""
     if len(fields) == 1:
         return fields[0]
+    for f in fields:
+        whole = f.window((0, 0))
+        if f.jump == (0, 0) and all(_union(whole, _span(g, positions)) == whole for g in fields):
+            context = None
+            for g in fields:
+                context = _union(context, g.context)
+            return ReceptiveField(f.size, f.jump, f.start, all(g.exact for g in fields), context)
     start = tuple(min(f.start[a] for f in fields) for a in (0, 1))
     end = tuple(max(f.start[a] + f.size[a] for f in fields) for a in (0, 1))
     jumps = {f.jump for f in fields}
@@ -225,7 +248,7 @@ def receptive_fields(graph: Graph) -> list[ReceptiveField]:
     result: list[ReceptiveField] = []
     for node in graph.nodes:
         positional = [result[src.index] for src in node.inputs if not _broadcast(src, node)]
-        into = _join(positional) if positional else ReceptiveField()
+        into = _join(positional, _grid_size(node)) if positional else ReceptiveField()
         context = into.context
         for src in node.inputs:
             if _broadcast(src, node):
@@ -298,13 +321,21 @@ def input_region(graph: Graph, node: Node, position: tuple[int, int], *, clip: b
                     for a in (0, 1)
                 )
                 if clip:
-                    size = src.shape[1:] if len(src.shape) == 3 else (1, 1)
+                    size = _grid_size(src)
                     found = tuple((max(lo, 0), min(hi, n - 1)) for (lo, hi), n in zip(found, size))
                     if any(lo > hi for lo, hi in found):
                         found = None
             if found is not None:
                 need[src.index] = _union(need.get(src.index), found)
     return None
+
+
+def _grid_size(node: Node) -> tuple[int, int]:
+    """The positions of a node's output per axis: its (H, W), a token tensor's patch grid, or one."""
+    if len(node.shape) == 3:
+        return node.shape[1:]
+    grid = token_grid(node)
+    return (grid.height, grid.width) if grid else (1, 1)
 
 
 def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> int:
@@ -372,6 +403,7 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         if node.index in stepped:
             backward = op.backward_macs(node, [grad[src.index] for src in node.inputs], is_trainable(node))
         moves = op.moves_memory(node)
+        terms = op.mac_terms(node)
         rows.append(
             LayerMetrics(
                 name=node.name,
@@ -397,6 +429,8 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
                 input_bytes=sum(sizes[src.index] for src in node.inputs) if moves else 0,
                 weight_bytes=(weights + biases + buffers) * width if moves else 0,
                 output_bytes=sizes[node.index] if moves else 0,
+                mac_terms={term.what: term.macs * batch for term in terms},
+                attention_macs=sum(term.macs for term in terms if term.between_activations) * batch,
             )
         )
     main = [r for r in rows if not r.training_only]
@@ -404,7 +438,8 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
     params = sum(r.params for r in main)
     trainable = sum(r.params for r in main if r.trainable)
     macs = sum(r.macs for r in main)
-    spatial = [r.receptive_field for r in main if len(r.output_shape) == 3 and r.output_shape[1] * r.output_shape[2] > 1]
+    spatial = [r.receptive_field for n, r in zip(graph.nodes, rows)
+               if not r.training_only and _grid_size(n)[0] * _grid_size(n)[1] > 1]
     activations = sum(r.activations for r in main)
     analysis = Analysis(graph, batch, dtype, rows)
     analysis.totals = {
@@ -418,6 +453,7 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         "training_only_macs": sum(r.macs for r in rows if r.training_only),
         "training_only_buffers": sum(r.buffers for r in rows if r.training_only),
         "macs": macs,
+        "attention_macs": sum(r.attention_macs for r in main),
         "flops": 2 * macs,
         "other_ops": sum(r.other_ops for r in main),
         "activations": activations,
@@ -429,6 +465,16 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         **traffic_totals(main),
     }
     return analysis
+
+
+def mac_term_totals(rows: list[LayerMetrics]) -> dict[str, int]:
+    """The MACs of the nodes that list matrix products (attention), summed by product."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        if not row.training_only:
+            for what, macs in row.mac_terms.items():
+                totals[what] = totals.get(what, 0) + macs
+    return totals
 
 
 def step_totals(rows: list[LayerMetrics]) -> dict[str, int]:

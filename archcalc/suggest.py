@@ -40,8 +40,7 @@ def did_you_mean(
 # (see `_normal`): what the user is told instead of a "did you mean" that sends them the
 # wrong way. A kind registered under any of these names wins over its entry here.
 NOT_SUPPORTED = {
-    **dict.fromkeys(("attention", "selfattention", "multiheadattention", "mha", "mhsa", "crossattention",
-                     "scaleddotproductattention", "sdpa"), "attention"),
+    **dict.fromkeys(("crossattention", "encoderdecoderattention"), "cross-attention"),
     **dict.fromkeys(("transformer", "transformerblock", "transformerencoder", "transformerencoderlayer",
                      "transformerdecoder", "transformerdecoderlayer", "vit", "swin"), "transformer blocks"),
     **dict.fromkeys(("lstm", "gru", "rnn", "lstmcell", "grucell", "rnncell", "convlstm", "recurrent"),

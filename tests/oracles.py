@@ -20,6 +20,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import archcalc
 from archcalc.analysis import input_region, receptive_fields
+from archcalc.ops.tokens import token_grid
 from archcalc.torch.build import build_module, torch_paths
 
 
@@ -110,7 +111,7 @@ _FREE = {
     "view", "_unsafe_view", "reshape", "cat", "constant_pad_nd", "clone", "index", "permute", "t", "unsqueeze",
     "squeeze", "detach", "expand", "slice", "select", "channel_shuffle", "native_channel_shuffle", "alias",
     "transpose", "contiguous", "lift_fresh", "mm", "bmm", "_to_copy", "copy", "empty", "empty_like", "zeros",
-    "zeros_like", "ones", "fill", "zero", "repeat", "pixel_shuffle", "pixel_unshuffle",
+    "zeros_like", "ones", "fill", "zero", "repeat", "pixel_shuffle", "pixel_unshuffle", "unbind",
 }
 # Interpolation: the input elements each output element blends.
 _INTERPOLATION = {"upsample_nearest2d": 1, "upsample_bilinear2d": 4, "upsample_bicubic2d": 16}
@@ -295,8 +296,9 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
         nodes = [nodes[round(i * (len(nodes) - 1) / (limit - 1))] for i in range(limit)]
     probes = []
     for node in nodes:
-        if len(node.shape) == 3:
-            h, w = node.shape[1:]
+        grid = token_grid(node)
+        if len(node.shape) == 3 or grid:
+            h, w = node.shape[1:] if grid is None else (grid.height, grid.width)
             positions = {(h // 2, w // 2), (0, 0), (h - 1, w - 1)}
         else:
             positions = {(0, 0)}  # a flat output: every feature reads the whole field
@@ -309,7 +311,7 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
     if not context:
         _pointwise_norms(module)
     by_name = dict(submodules(graph, module))
-    weights = torch.rand(max(n.shape[0] for n in graph.nodes), dtype=dtype) + 0.5
+    weights = torch.rand(max(max(n.shape) for n in graph.nodes), dtype=dtype) + 0.5
     picked: list[torch.Tensor] = []
     by_node: dict[str, list[tuple[int, tuple[int, int]]]] = {}
     for sample, (node, position) in enumerate(probes):
@@ -318,9 +320,14 @@ def probe_receptive_fields(graph, *, context: bool = False, dtype=torch.float64,
         samples = torch.tensor([s for s, _ in by_node[node.name]])
         rows = torch.tensor([p[0] for _, p in by_node[node.name]])
         cols = torch.tensor([p[1] for _, p in by_node[node.name]])
+        grid = token_grid(node)
+        tokens = torch.tensor([grid.index(p) for _, p in by_node[node.name]]) if grid else None
 
-        def pick(m, args, out, samples=samples, rows=rows, cols=cols):
-            value = out[samples] if out.dim() == 2 else out[samples, :, rows, cols]
+        def pick(m, args, out, samples=samples, rows=rows, cols=cols, tokens=tokens):
+            if tokens is not None:  # a token at each probed grid position
+                value = out[samples, tokens]
+            else:
+                value = out[samples] if out.dim() == 2 else out[samples, :, rows, cols]
             picked.append((value * weights[: value.shape[1]]).sum())  # one index per node: one gradient buffer
         by_name[node].register_forward_hook(pick)
     if not context:  # every gate, not only the probed nodes' own

@@ -32,8 +32,7 @@ def test_a_kind_spelt_as_a_framework_spells_it(spec_text, written, kind):
 @pytest.mark.parametrize("written, concept", [
     ("lstm", "recurrent layers (lstm, gru, rnn)"),
     ("GRU", "recurrent layers (lstm, gru, rnn)"),
-    ("attention", "attention"),
-    ("nn.MultiheadAttention", "attention"),
+    ("CrossAttention", "cross-attention"),
     ("TransformerEncoderLayer", "transformer blocks"),
     ("conv3d", "3-D (volumetric) layers"),
     ("Embedding", "embeddings"),

@@ -22,8 +22,10 @@ torchvision = pytest.importorskip("torchvision", reason="torchvision comes with 
 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-# The operators FlopCounterMode counts in these networks: convolutions and fully connected layers.
-CONV_AND_LINEAR = {"aten.convolution", "aten.addmm", "aten.mm"}
+# The operators FlopCounterMode counts in these networks: convolutions and fully connected layers,
+# and attention's batched matrix products (ViT: on the meta device torchvision's attention takes the
+# math path, whose products are counted, as archcalc counts them).
+CONV_AND_LINEAR = {"aten.convolution", "aten.addmm", "aten.mm", "aten.bmm"}
 BUILDER = re.compile(r"\btorchvision\s+([a-z][a-z0-9_]*)\b")
 
 # Where a spec deliberately differs from torchvision's defaults, the builder's arguments that make

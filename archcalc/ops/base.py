@@ -170,6 +170,17 @@ class Saved:
     per_sample: bool = True
 
 
+@dataclass(frozen=True)
+class MacTerm:
+    """One matrix product of a node that does several (attention: q, k and v, the scores, the
+    weighted sum, the output), per sample. ``between_activations`` marks a product of two
+    activations (no weight in it): what counters that follow the layers' weights leave out."""
+
+    what: str
+    macs: int
+    between_activations: bool = False
+
+
 def saved_input(node, index: int = 0, what: str | None = None) -> Saved:
     """The node's input ``index`` itself (shared storage)."""
     label = what or ("input" if len(node.inputs) == 1 else f"input {index}")
@@ -258,6 +269,11 @@ class Op:
 
     def warnings(self, node) -> Sequence[OpWarning]:
         """What a careful reviewer would question in this node, though its figures are computable."""
+        return ()
+
+    def mac_terms(self, node) -> Sequence[MacTerm]:
+        """The node's MACs by matrix product, where it does several that a reader should see
+        apart (attention); empty where :meth:`macs` is one product or none."""
         return ()
 
     def matmul_channels(self, node) -> Sequence[tuple[str, int]]:

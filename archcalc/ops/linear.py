@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archcalc.ops.base import Example, Field, Op, expect_flat, none, pointwise, register, saved_input, torch_class
+from archcalc.ops.base import Example, Field, Op, expect_flat, none, numel, pointwise, register, saved_input, torch_class
 
 
 @register
@@ -10,8 +10,8 @@ class Linear(Op):
     kind = "linear"
     aliases = ("fc", "dense_layer")
     family = "linear"
-    doc = "Fully connected layer on a flat input (put `flatten` before it)."
-    rules = "needs a flat input (use `flatten`); MACs `in·out`"
+    doc = "Fully connected layer on a flat input (put `flatten` before it), or on each token of an (N, D) input."
+    rules = "needs a flat input (use `flatten`) or tokens (N, D), applied per token; MACs `in·out` (x N per token)"
     fields = (
         Field("out", "int", doc="output features", minimum=1),
         Field("bias", "bool", True, "learn a bias per output"),
@@ -22,28 +22,35 @@ class Linear(Op):
         return {"out": module.out_features, "bias": module.bias is not None}
     positional = ("out",)
     mac_counters = ("flop_counter", "fvcore")
-    examples = (Example((12,), [5]), Example((2, 3, 3), {"out": 4, "bias": False}, before=("flatten",)))
+    examples = (
+        Example((12,), [5]),
+        Example((2, 3, 3), {"out": 4, "bias": False}, before=("flatten",)),
+        Example((3, 4, 4), [6], before=({"conv": {"out": 5, "kernel": 2, "stride": 2}}, "tokens")),
+    )
 
     def output_shape(self, node):
-        expect_flat(node)
-        return (node.args["out"],)
+        shape = node.inputs[0].shape
+        if len(shape) != 2:
+            expect_flat(node)
+        return (*shape[:-1], node.args["out"])
 
     def params(self, node):
         out = node.args["out"]
-        return node.inputs[0].shape[0] * out, out if node.args["bias"] else 0
+        return node.inputs[0].shape[-1] * out, out if node.args["bias"] else 0
 
     buffers = none
 
     def macs(self, node):
-        return node.inputs[0].shape[0] * node.args["out"]
+        """Per token of a token input: the same weights multiply each of them."""
+        return numel(node.inputs[0].shape) * node.args["out"]
 
     def other_ops(self, node):
-        return node.args["out"] if node.args["bias"] else 0
+        return numel(node.shape) if node.args["bias"] else 0
 
     receptive_step = pointwise
 
     def matmul_channels(self, node):
-        return (("input features", node.inputs[0].shape[0]), ("output features", node.args["out"]))
+        return (("input features", node.inputs[0].shape[-1]), ("output features", node.args["out"]))
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """addmm keeps its input only for the weight gradient (the input gradient needs the weight)."""
@@ -52,7 +59,7 @@ class Linear(Op):
     def torch_module(self, node):
         from torch import nn
 
-        return nn.Linear(node.inputs[0].shape[0], node.args["out"], node.args["bias"])
+        return nn.Linear(node.inputs[0].shape[-1], node.args["out"], node.args["bias"])
 
 
 @register

@@ -167,8 +167,9 @@ class LayerNorm(Op):
     aliases = ("ln", "layer_norm")
     family = "norm"
     doc = (
-        "Layer normalisation over the last axis: the features of a flat input, as torch's "
-        "LayerNorm over them. For the channels of an image at every position use `layernorm2d`."
+        "Layer normalisation over the last axis: the features of a flat input or of each token of an "
+        "(N, D) input, as torch's LayerNorm over them. For the channels of an image at every position "
+        "use `layernorm2d`."
     )
     rules = "over the last axis: 2D params (D without `bias`, 0 without `affine`), no buffers; other ops 4 per element, +1 each for scale and shift"
     fields = (
@@ -180,6 +181,7 @@ class LayerNorm(Op):
         Example((6,)),
         Example((2, 2, 2), {"bias": False, "eps": 1e-6}, before=("flatten",)),
         Example((5,), {"affine": False}, before=({"linear": 4},)),
+        Example((3, 4, 4), before=({"conv": {"out": 4, "kernel": 2, "stride": 2}}, "tokens", "class_token")),
     )
 
     def output_shape(self, node):

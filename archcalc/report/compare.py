@@ -94,12 +94,19 @@ def _cells(analyses: Sequence[Analysis]) -> list[list[str]]:
             text = fmt(v) + (f" ({relation(v, values[0])})" if i else "")
             cells.append(("✓ " if v == best and len(set(values)) > 1 else "") + text)
         rows.append(cells)
+        if key == "macs" and any(a.totals["attention_macs"] for a in analyses):
+            rows.append(["  of which attention", *[_share(a.totals["attention_macs"], a.totals["macs"]) for a in analyses]])
     rows.append(["Output shape", *output_shapes(analyses)])
     rows.append(["Receptive field", *["×".join(map(str, a.totals["receptive_field"])) for a in analyses]])
     base = analyses[0].totals["params"]
     rows.append(["Param difference", "", *[f"{a.totals['params'] - base:+,}" for a in analyses[1:]]])
     rows.append(["Layers", *[str(len(a.layers) - 1) for a in analyses]])
     return rows
+
+
+def _share(part: int, whole: int) -> str:
+    """'715.3M (4.1%)': a part of the MACs and its share, or '-' for none."""
+    return f"{format_count(part)} ({part / whole:.1%})" if part else "-"
 
 
 def _block_cells(analyses: Sequence[Analysis]) -> list[list[str]]:

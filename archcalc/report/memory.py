@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.text import Text
 
 from archcalc.memory import Event, MemoryEstimate, Size
+from archcalc.ops.attention import ATTENTION_MATRICES
 from archcalc.report.text import layout, training_line
 from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
@@ -56,7 +57,12 @@ def parts_table(e: MemoryEstimate, width: int | None = None):
     ]
     if e.training:
         kept = sum(1 for s in e.saved if not s.is_input)
-        rows.append(("activations", e.parts["activations"], f"saved for backward: {kept} tensors, from {e.first_trainable}"))
+        note = f"saved for backward: {kept} tensors, from {e.first_trainable}"
+        matrices = [s for s in e.saved if s.what in ATTENTION_MATRICES]
+        if matrices:
+            total = sum(s.size.at(b) for s in matrices)
+            note += f"; {len(matrices)} attention matrices (heads×N×N): {format_bytes(total)}"
+        rows.append(("activations", e.parts["activations"], note))
     else:
         rows.append(("activations", e.parts["activations"], "nothing trains: peak live activations of the forward pass"))
     cells = []

@@ -28,12 +28,14 @@ def _flops_lines(flops: dict, width: int | None):
     """Lines, and the table of conv/linear nodes that differ (None when all agree)."""
     compared = flops["compared_nodes"]
     differing = [n for n in flops["nodes"] if n["compared"] and n["difference"]]
+    # fvcore counts attention's explicit matrix products too (archcalc builds attention's math path)
+    kinds = "conv/linear" + ("/attention" if any(n["compared"] and n["kind"] == "attention" for n in flops["nodes"]) else "")
     table = None
     if not differing:
-        head = (f"FLOPs    all {compared} conv/linear nodes agree with fvcore exactly: "
+        head = (f"FLOPs    all {compared} {kinds} nodes agree with fvcore exactly: "
                 f"{format_count(flops['analytic_conv_linear_macs'], 2)} MACs at batch {flops['batch']}")
     else:
-        head = (f"FLOPs    {len(differing)} of {compared} conv/linear nodes differ from fvcore "
+        head = (f"FLOPs    {len(differing)} of {compared} {kinds} nodes differ from fvcore "
                 f"(batch {flops['batch']}): analysis {flops['analytic_conv_linear_macs']:,} MACs, "
                 f"fvcore {flops['fvcore_conv_linear']:,}")
         table = layout(
@@ -47,7 +49,7 @@ def _flops_lines(flops: dict, width: int | None):
     lines = [
         head,
         f"         fvcore's total {format_count(flops['fvcore_total'], 2)} also counts normalisation and pooling, "
-        "so only conv/linear are compared like with like",
+        f"so only {kinds} are compared like with like",
     ]
     if flops["unsupported_ops"]:
         skipped = ", ".join(f"{op} ×{n}" for op, n in sorted(flops["unsupported_ops"].items()))

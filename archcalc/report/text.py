@@ -21,6 +21,7 @@ import unicodedata
 from itertools import chain
 from typing import TYPE_CHECKING, Sequence
 
+from archcalc.analysis import mac_term_totals
 from archcalc.collector import paused_gc
 from archcalc.report.fit import Fitted, fit_table, hidden_note
 from archcalc.report.rows import COLUMNS, HIDE_ORDER, Row
@@ -161,6 +162,7 @@ def totals_lines(analysis: Analysis) -> list[str]:
         )
     lines += [
         f"MACs          {format_count(t['macs'], 2)} ({t['macs']:,})  ·  FLOPs (2 × MACs) {format_count(t['flops'], 2)}",
+        *attention_lines(analysis),
         training_line(t),
         f"Traffic       {format_bytes(t['bytes_moved'])} moved = {format_bytes(t['input_bytes'])} inputs + "
         f"{format_bytes(t['weight_bytes'])} weights read + {format_bytes(t['output_bytes'])} written "
@@ -171,6 +173,23 @@ def totals_lines(analysis: Analysis) -> list[str]:
         f"Receptive field  {t['receptive_field'][0]}×{t['receptive_field'][1]} (largest of any spatial node)",
     ]
     return lines
+
+
+def attention_lines(analysis: Analysis) -> list[str]:
+    """The matrix products of the attention nodes, summed, and the share of those between two
+    activations: the MACs that counters following the layers' weights leave out."""
+    terms = mac_term_totals(analysis.layers)
+    if not terms:
+        return []
+    t = analysis.totals
+    nodes = sum(1 for r in analysis.layers if r.mac_terms and not r.training_only)
+    share = t["attention_macs"] / t["macs"] if t["macs"] else 0.0
+    return [
+        f"              attention, {nodes} node{'s' * (nodes != 1)}: "
+        + " + ".join(f"{what} {format_count(macs, 2)}" for what, macs in terms.items()),
+        f"              of which {format_count(t['attention_macs'], 2)} ({share:.1%}) multiply two activations "
+        "(scores, weighted sum): fvcore and torch's fused attention omit them",
+    ]
 
 
 def training_line(t) -> str:
