@@ -107,3 +107,14 @@ def test_a_totals_line_without_separators_wraps_under_its_figures():
     assert len(wrapped) == 2 and all(len(w) <= 60 for w in wrapped)
     assert wrapped[1].startswith(" " * TOTALS_INDENT) and not wrapped[1][TOTALS_INDENT].isspace()
     assert [word for w in wrapped for word in w.split()] == line.split()
+
+
+@pytest.mark.parametrize("spec, line", [
+    ("vit-b-16", "Receptive field  224×224 (largest of any spatial node; every position sees the whole input "
+                 "from encoder_block1.self_attention (attention) on)"),
+    ("resnet50", "Receptive field  427×427 (largest of any spatial node)"),
+])
+def test_the_totals_say_where_every_position_sees_the_whole_input(spec, line):
+    from archcalc.report.text import totals_lines
+
+    assert totals_lines(archcalc.analyze(spec))[-1] == line

@@ -170,9 +170,18 @@ def totals_lines(analysis: Analysis) -> list[str]:
         f"Activations   {t['activations']:,} values = {format_bytes(t['activation_bytes'])} "
         f"(sum over nodes, input included)  ·  peak live {format_bytes(t['peak_activation_bytes'])}",
         f"Param memory  {format_bytes(t['param_bytes'])} ({analysis.dtype})",
-        f"Receptive field  {t['receptive_field'][0]}×{t['receptive_field'][1]} (largest of any spatial node)",
+        receptive_field_line(analysis),
     ]
     return lines
+
+
+def receptive_field_line(analysis: Analysis) -> str:
+    """The largest window, and where every position sees the whole input (jump 0: from the
+    first attention on), the node that makes it so: there the number is the input's size."""
+    height, width = analysis.totals["receptive_field"]
+    whole = next((r for r in analysis.layers if list(r.jump) == [0, 0] and not r.training_only), None)
+    where = f"; every position sees the whole input from {terminal(whole.name)} ({whole.kind}) on" if whole else ""
+    return f"Receptive field  {height}×{width} (largest of any spatial node{where})"
 
 
 def attention_lines(analysis: Analysis) -> list[str]:
