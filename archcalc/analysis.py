@@ -338,12 +338,13 @@ def _grid_size(node: Node) -> tuple[int, int]:
     return (grid.height, grid.width) if grid else (1, 1)
 
 
-def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> int:
+def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int], working: dict[int, int]) -> int:
     """Largest total of live activations in one inference pass, in node order.
 
     A node's output is allocated when it runs (views and in-place nodes share
     their input's storage) and freed once its last consumer has run, unless it
-    is a network output.
+    is a network output; while it runs it also holds its ``working`` bytes
+    (:meth:`Op.working_elements`).
     """
     included = {n.index for n in nodes}
     outputs = {n.index for n in graph.outputs}
@@ -362,7 +363,7 @@ def peak_live_bytes(graph: Graph, nodes: list[Node], sizes: dict[int, int]) -> i
         pending[own] += sum(1 for c in node.consumers if c.index in included)
         if node.index in outputs:
             keep.add(own)
-        peak = max(peak, live)
+        peak = max(peak, live + working.get(node.index, 0))
         for src in node.inputs:
             if src.index not in storage:  # a training-only input of a node that feeds no output
                 continue
@@ -392,12 +393,14 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
     stepped = {n.index for n in training_nodes(graph)}
     rows: list[LayerMetrics] = []
     sizes: dict[int, int] = {}
+    working: dict[int, int] = {}
     for node, rf in zip(graph.nodes, fields):
         op = node.op
         weights, biases = op.params(node)
         buffers = op.buffers(node)
         elements = numel(node.shape) * batch
         sizes[node.index] = elements * width
+        working[node.index] = op.working_elements(node) * batch * width
         allocated = 0 if op.aliases_input(node) else elements
         backward = (0, 0)
         if node.index in stepped:
@@ -458,7 +461,7 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         "other_ops": sum(r.other_ops for r in main),
         "activations": activations,
         "activation_bytes": activations * width,
-        "peak_activation_bytes": peak_live_bytes(graph, inference, sizes),
+        "peak_activation_bytes": peak_live_bytes(graph, inference, sizes, working),
         "param_bytes": params * width,
         "receptive_field": max(spatial, key=max) if spatial else [1, 1],
         **step_totals([r for n, r in zip(graph.nodes, rows) if n.index in stepped]),

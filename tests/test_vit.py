@@ -117,6 +117,18 @@ def test_a_tiny_vit_saves_what_autograd_saves():
     assert [s.size.at(2) for s in matrices] == [2 * heads * n * n * 4]
 
 
+@pytest.mark.parametrize("side, dim, heads, batch", [(14, 64, 4, 1), (7, 32, 1, 3), (8, 96, 3, 2)])
+def test_the_inference_peak_holds_attentions_working_tensors_as_torch_allocates_them(side, dim, heads, batch):
+    from archcalc.torch.timing import measure_peak_memory
+
+    graph = archcalc.load_text(f"input: [{dim}, {side}, {side}]\nlayers:\n  - tokens\n  - attention: {heads}\n")
+    module = build_module(graph).eval()
+    measured = measure_peak_memory(module, torch.randn(batch, dim, side, side))
+    n = side * side
+    assert archcalc.analyze(graph, batch=batch).totals["peak_activation_bytes"] == measured.peak_bytes + measured.input_bytes
+    assert measured.peak_bytes == batch * 4 * (5 * n * dim + 2 * heads * n * n)  # qkv, scores, softmax, v, product
+
+
 def test_vit_b_16_is_torchvisions_vit_b_16():
     torchvision = pytest.importorskip("torchvision")
     analysis = archcalc.analyze("vit-b-16")

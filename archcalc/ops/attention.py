@@ -96,6 +96,14 @@ class Attention(Op):
         d = node.shape[1]
         return (("features", d), ("features per head", d // node.args["heads"]))
 
+    def working_elements(self, node):
+        """The module below at its high-water mark, as the weighted sum is written: qkv (3·N·D),
+        the scores and their softmax (heads·N² each; ``scores`` stays named while the softmax
+        is made), the contiguous v and the product (N·D each). Of those 5·N·D + 2·heads·N², one
+        N·D stands for the output, which is made later, once v is freed."""
+        n, d = node.shape
+        return 4 * n * d + 2 * node.args["heads"] * n * n
+
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """The math path's: the input (for the projection's weights), q·scale, the
         contiguous k and v the batched products read, the softmax output (heads·N²), the

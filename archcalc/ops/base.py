@@ -285,6 +285,14 @@ class Op:
         """True when the output reuses the input's memory (views, in-place)."""
         return self.is_view
 
+    def working_elements(self, node) -> int:
+        """Values per sample the node's torch module holds at its high-water mark beyond its
+        inputs and its output, freed when it returns (attention's q, k, v and its heads·N²
+        matrices). The inference peak adds them at the node; kernel scratch space (im2col,
+        weight reorders) is the library's, not the kind's, and is not counted. In training the
+        tensors that outlive the node are its :meth:`saved_for_backward`."""
+        return 0
+
     # --- training -------------------------------------------------------
     def training_aliases_input(self, node) -> bool:
         """True when, in training mode, the output shares its input's storage.
