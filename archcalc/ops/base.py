@@ -26,7 +26,7 @@ inputs (``node.inputs``, each with its ``shape``). Then, in this order and once:
 3. Once ``node.shape`` is set, the counting rules may be called, any number of
    times, in any order: :meth:`params`, :meth:`buffers`, :meth:`macs`,
    :meth:`other_ops`, :meth:`receptive_step`, :meth:`saved_for_backward`,
-   :meth:`torch_module`. They read the node only.
+   :meth:`working_elements`, :meth:`torch_module`. They read the node only.
 
 Only ``derive`` and ``output_shape`` may raise, with :class:`OpError` (the builder
 points at the argument named by ``OpError.field``). The counting rules must not
