@@ -1,4 +1,4 @@
-"""Does archcalc time like torch.utils.benchmark.Timer, and does its module run like a hand-written one?
+"""Does archcalc time like torch.utils.benchmark.Timer, and does its module run like torchvision's?
 
 Two comparisons, each in one process, interleaved in many short rounds so that load
 drifting between rounds cancels out (the two halves of a round run seconds apart
@@ -11,12 +11,11 @@ ratios:
    read per block). Each round also records archcalc's verdict on its measurement;
    the ratio is given over all rounds and over the rounds judged stable. Plus the
    harness overhead: what each reports for a call that does nothing.
-2. **Module**: archcalc's ``fx.GraphModule`` of a spec against the same network
-   written by hand as torchvision writes it (``nn.Module`` classes with a plain
-   ``forward``; torchvision itself is not assumed to be installed), holding the same
-   weights (copied in order, shapes checked, outputs compared), both timed by the same
-   Timer. A slower graph (an extra copy, an add that is not in place, a padding module)
-   shows up as a ratio above 1. References: ResNet-50 and VGG-16.
+2. **Module**: archcalc's ``fx.GraphModule`` of a built-in spec against the torchvision
+   model it follows (torchvision comes with the test extra), holding the same weights
+   (copied in order, shapes checked, outputs compared), both timed by the same Timer. A
+   slower graph (an extra copy, an add that is not in place, a padding module) shows up
+   as a ratio above 1. References: ResNet-50, VGG-16 and MobileNetV2.
 
 Target: ratios within 5 % where the verdict is stable.
 
@@ -41,96 +40,44 @@ from archcalc.torch.build import build_module, inference_module, input_tensor
 from archcalc.torch.timing import time_forward
 
 
-class Bottleneck(nn.Module):
-    """torchvision's ResNet v1.5 bottleneck: stride on the 3x3, residual added in place."""
-
-    def __init__(self, inplanes: int, planes: int, stride: int = 1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or inplanes != planes * 4:
-            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False),
-                                            nn.BatchNorm2d(planes * 4))
-
-    def forward(self, x):
-        identity = x
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        if self.downsample is not None:
-            identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+# Built-in specs and the torchvision builders they follow (built with weights=None).
+REFERENCES = {"resnet50": "resnet50", "vgg16": "vgg16", "mobilenet-v2": "mobilenet_v2"}
 
 
-class ResNet50(nn.Module):
-    """torchvision.models.resnet50's structure and forward."""
+def torchvision_reference(name: str) -> nn.Module:
+    import torchvision
 
-    def __init__(self, num_classes: int = 1000):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        stages, inplanes = [], 64
-        for planes, blocks, stride in [(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)]:
-            layers = [Bottleneck(inplanes, planes, stride)]
-            inplanes = planes * 4
-            layers += [Bottleneck(inplanes, planes) for _ in range(blocks - 1)]
-            stages.append(nn.Sequential(*layers))
-        self.layer1, self.layer2, self.layer3, self.layer4 = stages
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(2048, num_classes)
-
-    def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+    return torchvision.models.get_model(REFERENCES[name], weights=None)
 
 
-class VGG16(nn.Module):
-    """torchvision.models.vgg16's features and classifier (its 7x7 adaptive pool is a no-op at 224x224)."""
 
-    def __init__(self, num_classes: int = 1000):
-        super().__init__()
-        layers, channels = [], 3
-        for width, convs in [(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]:
-            for _ in range(convs):
-                layers += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(inplace=True)]
-                channels = width
-            layers.append(nn.MaxPool2d(2, 2))
-        self.features = nn.Sequential(*layers)
-        self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(),
-            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(),
-            nn.Linear(4096, num_classes),
-        )
-
-    def forward(self, x):
-        return self.classifier(torch.flatten(self.features(x), 1))
+def in_call_order(module: nn.Module, x) -> list[nn.Module]:
+    """The modules holding their own parameters or buffers, in the order one forward calls them."""
+    called: list[nn.Module] = []
+    holders = [m for m in module.modules() if any(True for _ in m.parameters(recurse=False))
+               or any(True for _ in m.buffers(recurse=False))]
+    hooks = [m.register_forward_pre_hook(lambda m, _: called.append(m)) for m in holders]
+    with torch.inference_mode():
+        module(x)
+    for hook in hooks:
+        hook.remove()
+    return called
 
 
-REFERENCES = {"resnet50": ResNet50, "vgg16": VGG16}
-
-
-def same_weights(reference: nn.Module, module: nn.Module) -> nn.Module:
-    """``reference`` holding ``module``'s parameters and buffers, copied in registration order."""
-    theirs, ours = reference.state_dict(), module.state_dict()
+def same_weights(reference: nn.Module, module: nn.Module, x) -> nn.Module:
+    """``reference`` holding ``module``'s parameters and buffers: layer by layer in the order
+    the two forwards call them (their registration orders and names differ), shapes checked."""
+    theirs, ours = in_call_order(reference.eval(), x), in_call_order(module, x)
     if len(theirs) != len(ours):
-        sys.exit(f"reference has {len(theirs)} tensors, archcalc's module {len(ours)}")
-    copied = {}
-    for (name, mine), (other, value) in zip(theirs.items(), ours.items()):
-        if mine.shape != value.shape:
-            sys.exit(f"reference {name} {tuple(mine.shape)} != archcalc {other} {tuple(value.shape)}")
-        copied[name] = value
-    reference.load_state_dict(copied)
-    return reference.eval()
+        sys.exit(f"reference calls {len(theirs)} layers with weights, archcalc's module {len(ours)}")
+    for mine, other in zip(theirs, ours):
+        state = other.state_dict()
+        for key, value in mine.state_dict().items():
+            if key not in state or state[key].shape != value.shape:
+                sys.exit(f"reference {type(mine).__name__}.{key} {tuple(value.shape)} has no match in "
+                         f"archcalc's {type(other).__name__}")
+        mine.load_state_dict(state)
+    return reference
 
 
 def timer_median(fn, x, min_time: float, threads: int) -> float:
@@ -219,12 +166,13 @@ def main(argv: list[str] | None = None) -> int:
             del module
     if args.module_specs:
         print()
-        print("2. archcalc's fx module / the same network written as torchvision writes it, same weights, same Timer")
+        print("2. archcalc's fx module / the torchvision model it follows, same weights, same Timer")
         print(f"{'spec':<14} {'batch':>5} {'archcalc ms':>12} {'reference ms':>13} {'ratio':>7} {'range':>13} "
               f"{'outputs':>8} {'load':>5}")
         for name in args.module_specs:
             graph, module = built(name, device, args.batches)
-            reference = same_weights(REFERENCES[name](), module).to(device)
+            reference = same_weights(torchvision_reference(name).to(device), module,
+                                     input_tensor(graph, 1, device, "float32"))
             for batch in args.batches:
                 x = input_tensor(graph, batch, device, "float32")
                 with torch.inference_mode():
