@@ -5,7 +5,8 @@ Whole processes, start-up included, the way a user meets them, in wall time: aft
 warm-up of each, the commands alternate for ``--rounds`` rounds and the figures are medians;
 the ratio is torchinfo's median over archcalc's, both measured in this run under the same load.
 
-* import: ``archcalc import torchvision:resnet50 -o FILE --force`` (target: under 5 s);
+* import: ``archcalc import torchvision:resnet50 -o FILE --force`` (target: under 5 s), beside
+  the floor every importer pays, ``python -c "import torchvision.models"``;
 * archcalc: ``archcalc summary torchvision:resnet50`` (imports the model in memory, then the table);
 * torchinfo: a Python process printing ``torchinfo.summary(torchvision.models.resnet50(),
   input_size=(1, 3, 224, 224))`` (target: archcalc faster, ratio above 1).
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         out = str(Path(folder) / "resnet50.yaml")
         commands = {
             "archcalc import torchvision:resnet50": [*archcalc, "import", "torchvision:resnet50", "-o", out, "--force"],
+            "floor: import torchvision.models": [sys.executable, "-c", "import torchvision.models"],
             "archcalc summary torchvision:resnet50": [*archcalc, "summary", "torchvision:resnet50"],
         }
         if importlib.util.find_spec("torchinfo") is not None:
@@ -62,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'process':40} {'median s':>9} {'min s':>7} {'max s':>7}")
         for label in labels:
             print(f"{label:40} {median(wall[label]):9.2f} {min(wall[label]):7.2f} {max(wall[label]):7.2f}")
-        took = median(wall[labels[0]])
-        print(f"import: {took:.2f} s   target < {IMPORT_TARGET_S} s: {'met' if took < IMPORT_TARGET_S else 'MISSED'}")
-        if len(labels) == 3:
-            ratio = median(wall[labels[2]]) / median(wall[labels[1]])
+        took, floor = median(wall[labels[0]]), median(wall[labels[1]])
+        print(f"import: {took:.2f} s   target < {IMPORT_TARGET_S} s: {'met' if took < IMPORT_TARGET_S else 'MISSED'}; "
+              f"beyond importing torchvision (which imports torch and torch._dynamo): {took - floor:.2f} s")
+        if "torchinfo summary (resnet50)" in wall:
+            ratio = median(wall["torchinfo summary (resnet50)"]) / median(wall[labels[2]])
             print(f"torchinfo / archcalc summary = {ratio:.2f}x   target > 1: {'met' if ratio > 1 else 'MISSED'}")
         print(f"load average at end: {load()}")
     return 0
