@@ -32,8 +32,10 @@ ENTRY_KEYS = ("node", "tolerance", "source", "with")
 _DECIMALS = re.compile(r"[-+]?\d*\.?(\d*)")
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Expectation:
+    """One `expect:` figure as written, with the tolerance its rounding allows."""
+
     metric: str
     value: Any
     tolerance: float  # relative
@@ -45,8 +47,10 @@ class Expectation:
     location: Location | None = None
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ExpectResult:
+    """An expectation checked against the analysis."""
+
     expectation: Expectation
     actual: Any
     passed: bool

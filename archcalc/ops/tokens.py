@@ -12,8 +12,6 @@ position (r, c)); :func:`token_grid` says where that grid is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archcalc.ops.base import (
     Example,
     Field,
@@ -32,14 +30,14 @@ from archcalc.ops.base import (
 )
 
 
-@dataclass(frozen=True)
 class TokenGrid:
     """Where the tokens of a token tensor lie: ``prefix`` learnt tokens (class tokens) first,
     then the ``height`` x ``width`` grid of patches, row by row."""
 
-    prefix: int
-    height: int
-    width: int
+    __slots__ = ("prefix", "height", "width")
+
+    def __init__(self, prefix: int, height: int, width: int) -> None:
+        self.prefix, self.height, self.width = prefix, height, width
 
     def index(self, position: tuple[int, int]) -> int:
         """The token at a grid position."""
