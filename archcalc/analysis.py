@@ -473,6 +473,20 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
     return analysis
 
 
+def params_and_macs(graph: Graph) -> tuple[int, int]:
+    """The totals' ``params`` and ``macs`` (one sample) alone: all that `archcalc list` shows of
+    each built-in spec, without the receptive fields, memory and training figures that are most
+    of a full analysis's time. A test holds them to :func:`analyze_graph`'s totals."""
+    aux = graph.training_only()
+    params = macs = 0
+    for node in graph.nodes:
+        if node.index not in aux:
+            weights, biases = node.op.params(node)
+            params += weights + biases
+            macs += node.op.macs(node)
+    return params, macs
+
+
 def mac_term_totals(rows: list[LayerMetrics]) -> dict[str, int]:
     """The MACs of the nodes that list matrix products (attention), summed by product."""
     totals: dict[str, int] = {}

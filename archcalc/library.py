@@ -87,23 +87,24 @@ def resolve_spec(spec: str | os.PathLike) -> str:
 
 def catalogue(substring: str = "") -> list[dict]:
     """Name, title, source, input, params and MACs of the built-ins matching ``substring``."""
-    from archcalc.api import analyze
+    from archcalc.analysis import params_and_macs
+    from archcalc.api import load
 
     wanted = substring.lower()
     entries = []
     for name, path in builtin_files().items():
-        analysis = analyze(path)
-        g = analysis.graph
+        g = load(path)
         if wanted and wanted not in name.lower() and wanted not in g.title.lower():
             continue
+        params, macs = params_and_macs(g)
         entries.append(
             {
                 "name": name,
                 "title": g.title,
                 "source": g.source,
                 "input": list(g.input.shape),
-                "params": analysis.totals["params"],
-                "macs": analysis.totals["macs"],
+                "params": params,
+                "macs": macs,
             }
         )
     return entries
