@@ -59,6 +59,8 @@ import math
 from fractions import Fraction
 from typing import Any, Callable, ClassVar, NamedTuple, Sequence
 
+# The records below are NamedTuples, not frozen dataclasses: every kind file imports them, and a
+# dataclass compiles its methods at import (docs/decisions.md, Speed).
 Shape = tuple[int, ...]
 Number = int | Fraction
 REQUIRED = object()

@@ -32,7 +32,8 @@ from archcalc.ops.base import (
 
 class TokenGrid:
     """Where the tokens of a token tensor lie: ``prefix`` learnt tokens (class tokens) first,
-    then the ``height`` x ``width`` grid of patches, row by row."""
+    then the ``height`` x ``width`` grid of patches, row by row. A plain class rather than a
+    dataclass, which compiles its methods at import, or a NamedTuple, whose ``index`` is tuple's."""
 
     __slots__ = ("prefix", "height", "width")
 
