@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
@@ -24,8 +24,10 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class LayerMetrics:
+    """One node's figures, per sample where they are counts (the batch multiplies them in the totals)."""
+
     name: str
     kind: str
     block: str | None
@@ -108,8 +110,10 @@ class LayerMetrics:
         }
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Analysis:
+    """A graph's per-node figures and totals at one batch size and dtype."""
+
     graph: Graph
     batch: int
     dtype: str
@@ -154,8 +158,7 @@ def _exact(value) -> int | Fraction:
     return int(value) if value.denominator == 1 else Fraction(value)
 
 
-@dataclass(frozen=True)
-class ReceptiveField:
+class ReceptiveField(NamedTuple):
     """Which input positions one output position reads, per axis (height, width).
 
     Output position ``i`` reads input positions ``start + i * jump`` to
@@ -468,6 +471,20 @@ def _analyze(graph: Graph, batch: int, dtype: str) -> Analysis:
         **traffic_totals(main),
     }
     return analysis
+
+
+def params_and_macs(graph: Graph) -> tuple[int, int]:
+    """The totals' ``params`` and ``macs`` (one sample) alone: all that `archcalc list` shows of
+    each built-in spec, without the receptive fields, memory and training figures that are most
+    of a full analysis's time. A test holds them to :func:`analyze_graph`'s totals."""
+    aux = graph.training_only()
+    params = macs = 0
+    for node in graph.nodes:
+        if node.index not in aux:
+            weights, biases = node.op.params(node)
+            params += weights + biases
+            macs += node.op.macs(node)
+    return params, macs
 
 
 def mac_term_totals(rows: list[LayerMetrics]) -> dict[str, int]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+import os
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from archcalc.analysis import Analysis, analyze_graph
 from archcalc.graph import Graph
 from archcalc.library import is_model_source, resolve_spec
 from archcalc.spec.builder import Builder
 from archcalc.spec.yaml_loader import load_yaml, load_yaml_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def load(
@@ -24,10 +27,10 @@ def load(
     The first error stops the build; with ``all_errors`` the errors confined to one
     layer are collected and raised together as :class:`~archcalc.errors.SpecErrors`.
     """
-    if is_model_source(spec) or not isinstance(spec, (str, Path)):
+    if is_model_source(spec) or not isinstance(spec, (str, os.PathLike)):
         return load_model(spec, input_shape=input_shape)
     path = resolve_spec(spec)
-    return Builder(load_yaml_file(path), str(path), overrides, input_shape, all_errors).build()
+    return Builder(load_yaml_file(path), path, overrides, input_shape, all_errors).build()
 
 
 def load_model(model, input_shape: Sequence[int] | None = None, *, name: str | None = None) -> Graph:
@@ -39,7 +42,7 @@ def load_model(model, input_shape: Sequence[int] | None = None, *, name: str | N
     from archcalc.torch.spec_writer import flat_text
 
     shape = tuple(input_shape or DEFAULT_INPUT)
-    if isinstance(model, (str, Path)):
+    if isinstance(model, (str, os.PathLike)):
         return load_text(import_source(str(model), shape), str(model))
     label = name or type(model).__name__
     return load_text(flat_text(trace(model, shape, label), f"the nn.Module {label}"), label)

@@ -92,10 +92,11 @@ def check_file(path: Path | str, budgets: Mapping[str, float], overrides: Mappin
     report = FileReport(str(path), strict=strict)
     try:
         graph = archcalc.load(path, overrides=overrides, all_errors=True)
-        results: list[ExpectResult] = check_expectations(
-            graph, loader=lambda extra: archcalc.load(path, overrides={**(overrides or {}), **extra})
-        )
         analysis = analyze_graph(graph)
+        results: list[ExpectResult] = check_expectations(
+            graph, loader=lambda extra: archcalc.load(path, overrides={**(overrides or {}), **extra}),
+            analysis=analysis,
+        )
     except SpecError as error:
         report.errors = error.errors if isinstance(error, SpecErrors) else [error]
         report.built = False

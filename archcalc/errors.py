@@ -8,11 +8,10 @@ Library callers get the same fields as attributes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """A point in a spec file; line and column are 1-based."""
 
     file: str
@@ -34,9 +33,9 @@ class Location:
             return self
         rest = self.source_line[self.column - 1:]
         if rest.startswith(text):
-            return replace(self, column=self.column + offset)
+            return self._replace(column=self.column + offset)
         if rest[:1] in ("'", '"') and rest[1:].startswith(text):
-            return replace(self, column=self.column + 1 + offset)
+            return self._replace(column=self.column + 1 + offset)
         return self
 
 

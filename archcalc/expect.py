@@ -32,8 +32,10 @@ ENTRY_KEYS = ("node", "tolerance", "source", "with")
 _DECIMALS = re.compile(r"[-+]?\d*\.?(\d*)")
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Expectation:
+    """One `expect:` figure as written, with the tolerance its rounding allows."""
+
     metric: str
     value: Any
     tolerance: float  # relative
@@ -45,8 +47,10 @@ class Expectation:
     location: Location | None = None
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class ExpectResult:
+    """An expectation checked against the analysis."""
+
     expectation: Expectation
     actual: Any
     passed: bool
@@ -175,15 +179,17 @@ def check_one(analysis, exp: Expectation) -> ExpectResult:
     return ExpectResult(exp, actual, passed, message)
 
 
-def check_expectations(graph, *, batch: int = 1, dtype: str = "float32", loader=None) -> list[ExpectResult]:
+def check_expectations(graph, *, batch: int = 1, dtype: str = "float32", loader=None,
+                       analysis=None) -> list[ExpectResult]:
     """Check every `expect:` figure of a graph; entries with `with:` re-load the spec with those values.
 
     ``loader(overrides)`` rebuilds the graph with variable overrides; it is only
-    called for entries that set `with:`.
+    called for entries that set `with:`. ``analysis`` is the graph's own at this batch and
+    dtype where the caller has it already (`archcalc check`), so it is not computed twice.
     """
     from archcalc.analysis import analyze_graph
 
-    cache: dict[tuple, Any] = {}
+    cache: dict[tuple, Any] = {} if analysis is None else {(): analysis}
     results = []
     for exp in graph.expectations:
         key = tuple(sorted(exp.overrides.items()))

@@ -63,8 +63,10 @@ class Node:
         return f"Node({self.name!r}, {self.kind}, {list(self.shape)})"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Graph:
+    """A built network: its nodes in topological order, its outputs and what the spec said about it."""
+
     name: str
     title: str
     source: str
@@ -78,11 +80,11 @@ class Graph:
     scopes: dict[str, str] = field(default_factory=dict)
     # For archcalc.lint: what the builder found on its way, the codes the spec silences
     # (for the file, and per node name), whether it targets tensor cores, the parsed text.
-    warnings: list[Any] = field(default_factory=list, repr=False, compare=False)
+    warnings: list[Any] = field(default_factory=list)
     ignore: frozenset[str] = frozenset()
-    ignored: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+    ignored: dict[str, frozenset[str]] = field(default_factory=dict)
     tensor_cores: bool = False
-    spec: Any = field(default=None, repr=False, compare=False)
+    spec: Any = None
 
     @property
     def input(self) -> Node:

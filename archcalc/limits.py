@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Limits:
+    """The limits in force (see the module docstring); one instance, :data:`LIMITS`."""
+
     max_file_bytes: int = 16 * 1024 * 1024
     max_yaml_values: int = 2_000_000
     max_nesting: int = 100

@@ -12,15 +12,14 @@ builder as it goes and kept on the graph; per-kind checks are the ops' own
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from archcalc.errors import SpecWarning
 from archcalc.graph import Graph
 from archcalc.spec.yaml_loader import LList, LMap
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
     summary: str
     error_in_check: bool = False  # `check` fails on it even without --strict
 

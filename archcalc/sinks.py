@@ -25,7 +25,6 @@ python         comments split on every line break Python knows; values only via 
 from __future__ import annotations
 
 import re
-from html import escape as _html
 
 # Every line break Python recognises (str.splitlines, and editors that follow it).
 _PYTHON_LINE_BREAK = re.compile("\r\n|[\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -92,7 +91,9 @@ def markdown(text: str) -> str:
     """A Markdown table cell: nothing in it can end the cell, be markup, or be HTML."""
     if isinstance(text, Markdown):
         return text
-    text = _html(visible(text, keep="\n"), quote=False)
+    from html import escape  # imported here: html loads its 100 kB entity table, which terminals never need
+
+    text = escape(visible(text, keep="\n"), quote=False)
     return "<br>".join(_MARKDOWN_SPECIAL.sub(r"\\\1", line) for line in text.split("\n"))
 
 
@@ -121,7 +122,9 @@ def dot(text: str) -> str:
 
 def xml(text: str) -> str:
     """SVG/XML text or attribute value: entities, and no character XML 1.0 forbids."""
-    return _html(visible(text, keep="\n"), quote=True)
+    from html import escape
+
+    return escape(visible(text, keep="\n"), quote=True)
 
 
 def mathtext(text: str) -> str:

@@ -8,12 +8,14 @@ builder turns into ``requires_grad=False``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
 from archcalc.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def params_of(node: Node) -> int:
@@ -100,7 +102,7 @@ def training_nodes(graph: Graph) -> list[Node]:
     return [n for n in graph.nodes if n.index in needed]
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class HeadChange:
     """A layer whose parameters changed when ``num_classes`` was set."""
 

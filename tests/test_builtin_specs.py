@@ -3,6 +3,7 @@
 import pytest
 
 import archcalc
+from archcalc.analysis import analyze_graph, params_and_macs
 from archcalc.expect import check_expectations
 from archcalc.library import builtin_paths
 
@@ -19,9 +20,13 @@ def test_spec_figures_hold(name):
     assert graph.name == name, "a spec's `name:` must equal its file name"
     assert graph.title and graph.source, "every built-in spec names a title and a source"
     assert graph.expectations, "every built-in spec carries published figures in `expect:`"
-    results = check_expectations(graph, loader=lambda overrides: archcalc.load(name, overrides=overrides))
+    analysis = analyze_graph(graph)
+    results = check_expectations(graph, loader=lambda overrides: archcalc.load(name, overrides=overrides),
+                                 analysis=analysis)
     failed = [r.message for r in results if not r.passed]
     assert not failed, "\n".join(failed)
+    # What `archcalc list` shows, computed without the rest of the analysis.
+    assert params_and_macs(graph) == (analysis.totals["params"], analysis.totals["macs"])
 
 
 @pytest.mark.parametrize("name", SPECS)

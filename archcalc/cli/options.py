@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from archcalc.analysis import DTYPE_BYTES
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def complete_spec(ctx, param, incomplete: str):
@@ -28,6 +30,8 @@ def complete_spec(ctx, param, incomplete: str):
 
 def _spec_paths(incomplete: str) -> list[str]:
     """Folders (with a trailing /) and *.yaml / *.yml files whose path begins with ``incomplete``."""
+    from pathlib import Path
+
     stem = incomplete.rpartition("/")[2]
     head = incomplete[: len(incomplete) - len(stem)]
     try:
@@ -87,9 +91,46 @@ def analysis_options(func):
     return func
 
 
+def _as_path(ctx, param, value: str | None) -> Path | None:
+    """--output as a :class:`pathlib.Path`, imported only when the option is given: with
+    urllib.parse and ipaddress, which it imports, pathlib would add about 3 ms to every start-up."""
+    if value is None:
+        return None
+    from pathlib import Path
+
+    return Path(value)
+
+
+def freeze_options(func):
+    """--freeze-until NODE and --train-last N (shared with `summary`)."""
+    func = click.option(
+        "--train-last", type=click.IntRange(min=0), metavar="N",
+        help="Freeze all but the last N weight layers (conv, linear) and what follows them; auxiliary heads too.",
+    )(func)
+    return click.option(
+        "--freeze-until", metavar="NODE",
+        help="Freeze NODE (a layer, or a block such as layer3) and everything it depends on.",
+    )(func)
+
+
+def check_freeze_options(freeze_until: str | None, train_last: int | None) -> None:
+    if freeze_until is not None and train_last is not None:
+        raise click.UsageError("use either --freeze-until or --train-last, not both")
+
+
+def apply_freeze(graph, freeze_until: str | None, train_last: int | None):
+    """Freeze ``graph`` as the options ask; returns the nodes frozen."""
+    check_freeze_options(freeze_until, train_last)
+    if freeze_until is None and train_last is None:
+        return []
+    from archcalc.training import freeze
+
+    return freeze(graph, until=freeze_until, train_last=train_last)
+
+
 def output_options(func):
     func = click.option("--force", is_flag=True, help="Overwrite --output if it exists.")(func)
-    return click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+    return click.option("--output", "-o", type=click.Path(dir_okay=False), callback=_as_path,
                         help="Write to FILE (atomically) instead of standard output.")(func)
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.memory import apply_freeze, freeze_options
-from archcalc.cli.options import (analysis_options, complete_spec, emit, output_options, output_width, plain_output,
-                                  show, width_option)
+from archcalc.cli.options import (analysis_options, apply_freeze, complete_spec, emit, freeze_options, output_options,
+                                  output_width, plain_output, show, width_option)
 from archcalc.report.rows import COLUMNS, DEFAULT_COLUMNS, HIDE_ORDER, TRAFFIC_COLUMNS, TRAINING_COLUMNS
 
 

@@ -56,10 +56,11 @@ file, so they may use only ``torch``, ``nn``, ``F`` and ``math``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, NamedTuple, Sequence
 
+# The records below are NamedTuples, not frozen dataclasses: every kind file imports them, and a
+# dataclass compiles its methods at import (docs/decisions.md, Speed).
 Shape = tuple[int, ...]
 Number = int | Fraction
 REQUIRED = object()
@@ -73,8 +74,7 @@ class OpError(ValueError):
         self.field = field
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """One argument of a layer kind.
 
     ``type`` names one of :data:`archcalc.spec.fields.TYPES` (its converter and its JSON
@@ -96,8 +96,7 @@ class Field:
 
 
 
-@dataclass(frozen=True)
-class ReceptiveStep:
+class ReceptiveStep(NamedTuple):
     """How a node moves the receptive field, per axis (height, width), in its input's grid.
 
     Output position ``i`` reads input positions ``i * stride - padding`` to
@@ -122,8 +121,7 @@ class ReceptiveStep:
 IDENTITY_STEP = ReceptiveStep()
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(NamedTuple):
     """A small case of a kind, for its oracle tests and its reference: ``input`` is the
     network input's shape, ``value`` what a spec writes after ``kind:`` (arguments as a
     mapping, a positional list or scalar, branches for a merge, None for none), and
@@ -139,8 +137,7 @@ class Example:
         return {"name": f"{kind}-example", "input": list(self.input), "layers": [*self.before, layer]}
 
 
-@dataclass(frozen=True)
-class OpWarning:
+class OpWarning(NamedTuple):
     """A likely mistake in one node that its shape rule accepts; ``code`` is the stable name
     a spec silences it by (listed in :data:`archcalc.lint.CODES`)."""
 
@@ -149,8 +146,7 @@ class OpWarning:
     hint: str | None = None
 
 
-@dataclass(frozen=True)
-class Saved:
+class Saved(NamedTuple):
     """One tensor that autograd keeps from a node's forward pass for its backward pass.
 
     ``source`` says whose memory it is: an input index (the saved tensor *is* that
@@ -170,8 +166,7 @@ class Saved:
     per_sample: bool = True
 
 
-@dataclass(frozen=True)
-class MacTerm:
+class MacTerm(NamedTuple):
     """One matrix product of a node that does several (attention: q, k and v, the scores, the
     weighted sum, the output), per sample. ``between_activations`` marks a product of two
     activations (no weight in it): what counters that follow the layers' weights leave out."""
@@ -582,8 +577,7 @@ def window_label(kind: str, kernel: tuple[int, int], stride: tuple[int, int], gr
     return text
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """The resolved geometry of a sliding window: what ``derive`` keeps for conv and pools."""
 
     stride: tuple[int, int]
@@ -595,11 +589,11 @@ class Window:
         return top == bottom and left == right
 
 
-@dataclass
 class Registry:
     """Kind name (or alias) to its single Op instance."""
 
-    ops: dict[str, Op] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.ops: dict[str, Op] = {}
 
     def register(self, cls: type[Op]) -> type[Op]:
         missing = missing_rules(cls)

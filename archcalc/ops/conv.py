@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from archcalc.ops.base import (
     Example,
@@ -33,13 +33,17 @@ _WINDOW_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class ConvGeometry(Window):
-    """A convolution's resolved arguments: a depthwise one derives ``out`` and ``groups``."""
+class ConvGeometry(NamedTuple):
+    """A convolution's resolved arguments: its :class:`Window`, and ``out`` and ``groups``, which a
+    depthwise one derives."""
 
+    stride: tuple[int, int]
+    pads: tuple[int, int, int, int]  # top, bottom, left, right
     out: int = 0
     groups: int = 1
     table: tuple[tuple[int, ...], ...] | None = None
+
+    symmetric = Window.symmetric
 
 
 @register

@@ -12,8 +12,6 @@ position (r, c)); :func:`token_grid` says where that grid is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archcalc.ops.base import (
     Example,
     Field,
@@ -32,14 +30,15 @@ from archcalc.ops.base import (
 )
 
 
-@dataclass(frozen=True)
 class TokenGrid:
     """Where the tokens of a token tensor lie: ``prefix`` learnt tokens (class tokens) first,
-    then the ``height`` x ``width`` grid of patches, row by row."""
+    then the ``height`` x ``width`` grid of patches, row by row. A plain class rather than a
+    dataclass, which compiles its methods at import, or a NamedTuple, whose ``index`` is tuple's."""
 
-    prefix: int
-    height: int
-    width: int
+    __slots__ = ("prefix", "height", "width")
+
+    def __init__(self, prefix: int, height: int, width: int) -> None:
+        self.prefix, self.height, self.width = prefix, height, width
 
     def index(self, position: tuple[int, int]) -> int:
         """The token at a grid position."""

@@ -10,7 +10,6 @@ renderer prints to say what was hidden and how to see it all.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -20,7 +19,7 @@ GAP = 2  # spaces between columns
 FLEX_FLOOR = 20
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Fitted:
     """A laid-out table: its lines (header, rule, rows) and what fitting it took."""
 
@@ -89,6 +88,8 @@ def fit_table(headers: Sequence[str], cells: Sequence[Sequence[str]], right: Seq
         if narrowed and len(row[flex]) > widths[flex]:
             at = shown.index(flex)
             if wrap:
+                import textwrap  # here: it compiles its word-splitting patterns on import
+
                 parts = textwrap.wrap(row[flex], widths[flex], break_on_hyphens=False) or [""]
                 for k, part in enumerate(parts):
                     values = [row[i] if not k else "" for i in shown]

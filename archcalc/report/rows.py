@@ -13,8 +13,10 @@ from archcalc.collector import paused_gc
 from archcalc.units import format_bytes, format_count
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Row:
+    """One row of a summary table: a node, or a block folded into one row (``layers`` > 1)."""
+
     name: str
     depth: int
     kind: str

@@ -10,8 +10,7 @@ the names it used.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from archcalc.limits import LIMITS
 from archcalc.ops.base import Field
@@ -194,8 +193,7 @@ def pair_schema(minimum=None) -> dict[str, Any]:
     return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]}
 
 
-@dataclass(frozen=True)
-class FieldType:
+class FieldType(NamedTuple):
     """One type a :class:`~archcalc.ops.base.Field` may name: how a written value becomes the
     typed one, its JSON Schema, and how a default given as ``n`` for a pair is held."""
 

@@ -14,7 +14,7 @@ BLOCK_IN, BLOCK_H, BLOCK_W = dollar_name("block_in"), dollar_name("block_h"), do
 BLOCK_NODE = dollar_name("block_in node")
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Scope:
     """Where an item is built: its name path, visible values and defaults."""
 
@@ -65,7 +65,7 @@ class Scope:
         )
 
 
-@dataclass
+@dataclass(repr=False, eq=False)
 class Item:
     """One entry of a layer list, split into its head, arguments and meta fields."""
 

@@ -16,8 +16,8 @@ anything.
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
 
 import yaml
 
@@ -448,13 +448,14 @@ def _parse(text: str, name: str):
     return root
 
 
-def load_yaml_file(path: str | Path):
-    path = Path(path)
+def load_yaml_file(path: str | os.PathLike):
+    name = os.fspath(path)
     try:
-        _check_size(path.stat().st_size, str(path))
-        text = path.read_text(encoding="utf-8")
+        _check_size(os.stat(name).st_size, name)
+        with open(name, encoding="utf-8") as handle:
+            text = handle.read()
     except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text: {exc.reason}", Location(str(path), 1, 1)) from None
+        raise SpecError(f"not UTF-8 text: {exc.reason}", Location(name, 1, 1)) from None
     except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror}", Location(str(path), 1, 1)) from None
-    return _parse(text, str(path))
+        raise SpecError(f"cannot read spec: {exc.strerror}", Location(name, 1, 1)) from None
+    return _parse(text, name)
