@@ -52,8 +52,11 @@ def round_trip(model, input_shape, name: str = "model") -> RoundTrip:
     expected = _main(expected)
     got = _main(got)
     fv_macs = sum(n for op, n in fv.by_operator.items() if op in _MATMUL_OPS)
-    # The kinds that name fvcore as their counter (conv, linear, ...): their MACs are what it counts.
-    spec_macs = sum(r.macs for node, r in zip(graph.nodes, analysis.layers) if "fvcore" in node.op.mac_counters)
+    # The kinds that name fvcore as their counter (conv, linear, ...): their MACs are what it counts,
+    # at inference (the module in eval mode runs no auxiliary head).
+    aux = graph.training_only()
+    spec_macs = sum(r.macs for node, r in zip(graph.nodes, analysis.layers)
+                    if "fvcore" in node.op.mac_counters and node.index not in aux)
     return RoundTrip(
         params=(analysis.totals["params"] + analysis.totals["training_only_params"],
                 sum(p.numel() for p in model.parameters())),
