@@ -3,7 +3,8 @@
 For every builder in ``torchvision.models.list_models()`` of the classification and
 segmentation families (``weights=None``, no backbone weights either), at its default input
 size (the crop, or for segmentation the resize, of its default weights' transforms: metadata,
-nothing is downloaded), import it, then hold the spec to the module
+nothing is downloaded; the ``image_size`` a model without weights is built for, where it has
+one), import it, then hold the spec to the module
 (:func:`archcalc.torch.roundtrip.round_trip`): parameters, buffers and output shape equal,
 conv + linear MACs equal fvcore's count, and the spec's module, loaded with the original's
 state_dict (strict=True), within 1e-5 of the original's output in float64. For a model that
@@ -12,18 +13,21 @@ does not import, the table gives what stops it.
 Each model runs in its own process, under a time limit: a crash, or running out of memory,
 is a row of the table, not the end of the run. The import is tried first on the meta device
 (no memory); a model whose float64 round trip would need more memory than ``--limit-gb``
-is reported with its measured size instead of being run.
+(by default three quarters of the memory available at the start) is reported with its measured
+size instead of being run.
 
     python benchmarks/import_zoo.py                      # writes docs/import-zoo.md
     python benchmarks/import_zoo.py --only resnet18 vgg11 --input 3x64x64 --table /tmp/zoo.md
 
-The table is rewritten after each model, so an interrupted run leaves the models it checked.
+The table is rewritten after each model, so an interrupted run leaves the models it checked;
+with ``--only`` the other rows of the table are kept.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -45,9 +49,20 @@ def models(only):
 
 
 def default_input(name: str) -> tuple[int, int, int]:
-    """The input size of the model's default weights' transforms (their metadata: no download)."""
+    """The input size of the model's default weights' transforms (their metadata: no download),
+    unless the model built without weights is made for one size (a ViT's ``image_size``)."""
+    import torch
     import torchvision
 
+    from archcalc.torch.sources import model_from_source
+
+    with torch.device("meta"):
+        try:
+            fixed = getattr(model_from_source(f"torchvision:{name}")[0], "image_size", None)
+        except NotImplementedError:  # an initialisation that reads values: no fixed size either
+            fixed = None
+    if isinstance(fixed, int):
+        return (3, fixed, fixed)
     keywords = getattr(torchvision.models.get_model_weights(name).DEFAULT.transforms, "keywords", {})
     size = keywords.get("crop_size") or keywords.get("resize_size") or 224
     size = size if isinstance(size, (tuple, list)) else (size, size)
@@ -71,18 +86,18 @@ def check(name: str, shape: tuple[int, ...], limit_gb: float) -> tuple[str, str]
     try:
         try:
             with torch.device("meta"):
-                skeleton, _ = model_from_source(source)
-        except NotImplementedError:  # an initialisation that reads values (RegNet's): built for real below
-            skeleton = None
-        if skeleton is not None:
-            trace(skeleton, shape, name)
-            params = sum(p.numel() for p in skeleton.parameters())
-            need = params * BYTES_PER_PARAM / 2**30
-            if need > limit_gb:
-                return "too big", (f"imports on the meta device; params {params:,}: a float64 round trip needs about "
-                                   f"{need:.1f} GiB, over the {limit_gb:g} GiB limit of this run")
-            del skeleton
-        result = round_trip(model_from_source(source)[0], shape, name)
+                model, _ = model_from_source(source)
+        except NotImplementedError:  # an initialisation that reads values (RegNet's): built for real
+            model, _ = model_from_source(source)
+        trace(model, shape, name)
+        params = sum(p.numel() for p in model.parameters())
+        need = params * BYTES_PER_PARAM / 2**30
+        if need > limit_gb:
+            return "too big", (f"imports; params {params:,}: a float64 round trip needs about {need:.1f} GiB, "
+                               f"over the {limit_gb:.1f} GiB limit of this run")
+        if next(model.parameters()).is_meta:
+            model, _ = model_from_source(source)
+        result = round_trip(model, shape, name)
     except SpecError as exc:
         return "stops", _escaped(str(exc))
     except RuntimeError as exc:  # the spec's module does not take the state_dict, or does not run
@@ -138,6 +153,29 @@ def write(rows, table: Path) -> None:
     table.write_text("\n".join(lines) + "\n")
 
 
+def _kept(table: Path) -> list[tuple[str, ...]]:
+    """The rows of an earlier table, which a run of some models (--only) updates."""
+    if not table.is_file():
+        return []
+    rows = []
+    for line in table.read_text().splitlines():
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 5 and cells[3] in STATUSES:
+            rows.append(tuple(cells))
+    return rows
+
+
+def _available_gb() -> float:
+    """The memory available now (Linux's MemAvailable), in GiB; 8 where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return 8.0
+
+
 def _shape(text: str) -> tuple[int, ...]:
     return tuple(int(d) for d in text.lower().split("x"))
 
@@ -147,7 +185,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="these models only")
     parser.add_argument("--input", type=_shape, help="one input size for every model (CxHxW), instead of each default")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per model (default 900)")
-    parser.add_argument("--limit-gb", type=float, default=8, help="memory a round trip may need (default 8 GiB)")
+    parser.add_argument("--limit-gb", type=float, default=_available_gb() * 0.75,
+                        help="memory a round trip may need (default three quarters of what is available now)")
     parser.add_argument("--table", type=Path, default=TABLE, help=f"where to write the table (default {TABLE})")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -155,12 +194,14 @@ def main(argv=None) -> int:
         status, detail = check(args.child, args.input, args.limit_gb)
         print(json.dumps({"status": status, "detail": detail}))
         return 0
-    rows = []
+    rows = _kept(args.table) if args.only else []
+    order = {name: i for i, (name, _) in enumerate(models(None))}
     for name, family in models(args.only):
         shape = args.input or default_input(name)
         start = time.perf_counter()
         status, detail = run_one(name, shape, args.timeout, args.limit_gb)
-        rows.append((name, family, "x".join(map(str, shape)), status, detail))
+        rows = [r for r in rows if r[0] != name] + [(name, family, "x".join(map(str, shape)), status, detail)]
+        rows.sort(key=lambda row: order.get(row[0], len(order)))
         print(f"{name:32} {status:8} {time.perf_counter() - start:6.1f} s  {detail[:150]}", flush=True)
         write(rows, args.table)
     return 0

@@ -110,3 +110,18 @@ def test_a_run_of_identical_blocks_is_written_as_a_repeat(tmp_path):
     built = build_module(graph, init=False)
     assert set(built.state_dict()) == set(model.state_dict())
     built.load_state_dict(model.state_dict(), strict=True)
+
+
+def test_the_zoo_script_checks_each_model_in_its_own_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "import_zoo.py"
+    table = tmp_path / "zoo.md"
+    done = subprocess.run([sys.executable, str(script), "--only", "squeezenet1_1", "--input", "3x64x64",
+                           "--table", str(table)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    text = table.read_text()
+    assert "Checked 1: 1 import, 0 differs, 0 stops." in text
+    assert "| squeezenet1_1 | classification | 3x64x64 | imports | params 1,235,496;" in text

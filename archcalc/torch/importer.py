@@ -9,6 +9,10 @@ called in and the kind (``layer1.0.add``), so that the spec's torch module
 (:mod:`archcalc.torch.build`) has the original's ``state_dict`` keys. Anything no kind
 computes stops the import: one :class:`ImportFailure` lists every such call, with its
 count and where it occurs; the importer never writes a spec with a hole.
+
+The traced graph is run once on fake tensors (shapes, no data): a kind then gets the constants
+a call was given even where they are computed from shapes (``F.interpolate(x, size=x.shape[-2:])``),
+and the parts of a call that returns several tensors (``x.chunk(2, dim=1)``) are known by their channels.
 """
 
 from __future__ import annotations
