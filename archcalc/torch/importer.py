@@ -173,6 +173,21 @@ def _values(module, graph, input_shape, name: str) -> dict:
     return values
 
 
+# Calls whose value may be other than one tensor: shapes and sizes, items of a tuple, parts.
+_NOT_ONE_TENSOR = frozenset({"getattr", "getitem", "size", "dim", "numel", "chunk", "split", "unbind", "_assert"})
+
+
+def _reads_shapes(graph) -> bool:
+    """Whether any call may give something other than one tensor, so that the importer needs the
+    values of the graph (:func:`_values`); a graph of module calls and tensor functions does not."""
+    for node in graph.nodes:
+        if node.op in ("call_function", "call_method"):
+            name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+            if name in _NOT_ONE_TENSOR or isinstance(node.target, type):
+                return True
+    return False
+
+
 def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Imported:
     """The network ``module`` computes on a (1, *input_shape) input, as kinds with arguments; the
     module is left in eval mode.
@@ -200,7 +215,7 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
                  "help, or move that part into a module archcalc has a kind for (a leaf)",
         ) from None
     module.eval()
-    values = _values(module, graph, input_shape, name)
+    values = _values(module, graph, input_shape, name) if _reads_shapes(graph) else None
     modules = dict(module.named_modules())
     part_functions = _kinds_by_part()
     layers: list[Layer] = []
@@ -223,7 +238,7 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
         return candidate
 
     def is_tensor(node) -> bool:
-        return isinstance(values.get(node), torch.Tensor)
+        return values is None or isinstance(values.get(node), torch.Tensor)
 
     def tensors(args) -> list:
         found = []
@@ -270,7 +285,7 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
             unsupported["a parameter or buffer read outside a module (get_attr)"].append(node.target)
             names[node] = node.name  # stands in, so that what follows is checked too
             continue
-        value = values.get(node)
+        value = values.get(node) if values is not None else None
         several = isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value)
         if node.op != "call_module" and not is_tensor(node) and not several:
             continue  # computed from shapes only: a constant where it is used
