@@ -58,8 +58,9 @@ class _Activation(Op):
         return [saved_input(node)]
 
     def from_torch(self, module):
-        """Every argument from the module's attribute of the same name (torch's modules keep them)."""
-        if not all(hasattr(module, f.name) for f in self.fields):
+        """Every argument from the module's attribute of the same name (torch's modules keep them);
+        not GELU's tanh approximation, which the kind does not compute."""
+        if not all(hasattr(module, f.name) for f in self.fields) or getattr(module, "approximate", "none") != "none":
             return None
         return {f.name: getattr(module, f.name) for f in self.fields}
 

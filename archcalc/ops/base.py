@@ -43,9 +43,10 @@ compare every rule, per node, with torch: shapes, parameters, buffers, MACs,
 other ops, saved tensors and the receptive field. A kind without examples fails
 a test.
 
-Import. ``torch_classes`` and ``torch_functions`` name what the kind computes in torch, and
-:meth:`Op.from_torch` / :meth:`Op.from_torch_call` give the spec arguments of one module or
-call (``archcalc import``); a kind without them is never produced by an import.
+Import. ``torch_classes``, ``torch_functions`` and ``torch_part_functions`` name what the kind
+computes in torch, and :meth:`Op.from_torch` / :meth:`Op.from_torch_call` /
+:meth:`Op.from_torch_part` give the spec arguments of one module, call or part of a call
+(``archcalc import``); a kind without them is never produced by an import.
 
 Torch. ``torch_module`` imports torch lazily (the analytic path never imports it).
 A kind that needs its own ``nn.Module`` defines it in its own file with
@@ -343,8 +344,12 @@ class Op:
     # The torch module classes this kind computes, as "package.Name" ("torch.nn.Conv2d"): the
     # importer traces a model with them as leaves and asks :meth:`from_torch` for the arguments.
     torch_classes: ClassVar[tuple[str, ...]] = ()
-    # The functions and tensor methods this kind computes, by name ("cat", "add", "iadd", "relu").
+    # The functions and tensor methods this kind computes, by name ("cat", "add", "iadd", "relu"),
+    # or a Python function it computes as a whole by its qualified name ("package.module.name"),
+    # which the importer then traces as one call.
     torch_functions: ClassVar[tuple[str, ...]] = ()
+    # The calls that return several tensors (``x.chunk``, ``x.split``) one part of which this kind computes.
+    torch_part_functions: ClassVar[tuple[str, ...]] = ()
 
     def from_torch(self, module) -> dict[str, Any] | None:
         """The spec arguments that make this kind compute ``module``, an instance of one of
@@ -359,6 +364,13 @@ class Op:
         after them, ``kwargs`` its keywords. None where the kind does not compute that call
         (``torch.cat`` along another axis than channels)."""
         return {} if not constants and not kwargs else None
+
+    def from_torch_part(self, name: str, constants: Sequence[Any], kwargs: dict[str, Any], index: Any,
+                        shape: Shape) -> dict[str, Any] | None:
+        """The spec arguments of part ``index`` of a call of ``name`` (one of
+        :attr:`torch_part_functions`) on an input of ``shape`` (per sample); None where the kind
+        does not compute that part."""
+        return None
 
 
 # --- declarations: a rule the kind states as "none" -------------------------

@@ -231,6 +231,15 @@ class ChannelLayerNorm(Op):
     fields = (_EPS, _AFFINE)
     examples = (Example((4, 3, 5)), Example((3, 4, 4), {"affine": False, "eps": 1e-6}))
 
+    # torchvision's ConvNeXt LayerNorm2d: permuted channels-last, F.layer_norm, permuted back, as LayerNorm2d here
+    torch_classes = ("torchvision.models.convnext.LayerNorm2d",)
+
+    def from_torch(self, module):
+        affine = bool(module.elementwise_affine)
+        if len(module.normalized_shape) != 1 or (affine and module.bias is None):
+            return None
+        return {"eps": float(module.eps), "affine": affine}
+
     def output_shape(self, node):
         return expect_image(node)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from types import SimpleNamespace
+from typing import Any
 
 from archcalc.ops.base import (
     Example,
@@ -12,6 +14,7 @@ from archcalc.ops.base import (
     OpError,
     ReceptiveStep,
     OpWarning,
+    REQUIRED,
     Saved,
     Window,
     dropped_pixels,
@@ -101,6 +104,16 @@ class _WindowPool(Op):
             "lower the padding so that every window starts inside the input, or check the output size you port",
         )]
 
+    # torch.nn.functional's arguments after the input, in order, with their defaults.
+    call_arguments: dict[str, Any] = {}
+
+    def from_torch_call(self, name, constants, kwargs):
+        """F.max_pool2d / F.avg_pool2d: the same arguments as the module's, read the same way."""
+        if len(constants) > len(self.call_arguments) or set(kwargs) - set(self.call_arguments):
+            return None
+        bound = {**self.call_arguments, **dict(zip(self.call_arguments, constants)), **kwargs}
+        return None if REQUIRED in bound.values() else self.from_torch(SimpleNamespace(**bound))
+
     def from_torch(self, module):
         if getattr(module, "dilation", 1) not in (1, (1, 1)) or getattr(module, "return_indices", False) \
                 or not getattr(module, "count_include_pad", True) or getattr(module, "divisor_override", None):
@@ -122,6 +135,9 @@ class MaxPool(_WindowPool):
     aliases = ("max_pool",)
     doc = "Max pooling over a sliding window."
     torch_classes = ("torch.nn.MaxPool2d",)
+    torch_functions = ("max_pool2d",)
+    call_arguments = {"kernel_size": REQUIRED, "stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+                      "return_indices": False}
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """max_pool2d_with_indices keeps its input and the int64 index of each maximum."""
@@ -142,6 +158,9 @@ class AvgPool(_WindowPool):
     aliases = ("avg_pool",)
     doc = "Average pooling over a sliding window (padding counted in the average, as in torch)."
     torch_classes = ("torch.nn.AvgPool2d",)
+    torch_functions = ("avg_pool2d",)
+    call_arguments = {"kernel_size": REQUIRED, "stride": None, "padding": 0, "ceil_mode": False,
+                      "count_include_pad": True, "divisor_override": None}
 
     def saved_for_backward(self, node, needs_input_grad, trainable):
         """avg_pool2d's backward takes its input (for the shape and padding), so autograd keeps it."""
@@ -179,25 +198,49 @@ class _GlobalPool(Op):
 class GlobalAvgPool(_GlobalPool):
     kind = "global_avgpool"
     aliases = ("gap",)
-    doc = "Average over all positions: (C, H, W) -> (C, 1, 1)."
+    doc = "Average over all positions: (C, H, W) -> (C, 1, 1), or (C,) without `keepdim` (as x.mean([2, 3]))."
+    rules = ("(C, H, W) → (C, 1, 1), (C,) with `keepdim: false`; other ops: one per input element; its receptive "
+             "field is the whole input")
+    fields = (Field("keepdim", "bool", True, "keep the 1x1 positions; false gives a flat (C,), as x.mean([2, 3])"),)
+    examples = (Example((3, 5, 4)), Example((4, 3, 3), {"keepdim": False}, before=({"conv": {"out": 4, "kernel": 1}},)))
+
+    def output_shape(self, node):
+        c, _, _ = expect_image(node)
+        return (c, 1, 1) if node.args["keepdim"] else (c,)
 
     # Adaptive average pooling to 1x1 runs as ``mean``, which keeps only sizes.
     saved_for_backward = keeps_nothing
 
     torch_classes = ("torch.nn.AdaptiveAvgPool2d",)
-    torch_functions = ("adaptive_avg_pool2d",)
+    torch_functions = ("adaptive_avg_pool2d", "mean")
 
     def from_torch(self, module):
         return {} if torch_pair(module.output_size) == 1 else None
 
     def from_torch_call(self, name, constants, kwargs):
+        if name == "mean":
+            dims = [*constants, kwargs.pop("dim", None)][:1]
+            keepdim = kwargs.pop("keepdim", False) if len(constants) < 2 else constants[1]
+            spatial = bool(dims) and isinstance(dims[0], (list, tuple)) and sorted(dims[0]) in ([2, 3], [-2, -1])
+            return {"keepdim": bool(keepdim)} if spatial and len(constants) <= 2 and not kwargs else None
         size = [*constants, *kwargs.values()]
         return {} if len(size) == 1 and torch_pair(size[0]) == 1 else None
 
     def torch_module(self, node):
         from torch import nn
 
-        return nn.AdaptiveAvgPool2d(1)
+        return nn.AdaptiveAvgPool2d(1) if node.args["keepdim"] else SpatialMean()
+
+
+@torch_class
+def SpatialMean(torch, nn, F, math):
+    class SpatialMean(nn.Module):
+        """(B, C, H, W) -> (B, C): the mean over positions, as MNASNet's and ShuffleNetV2's x.mean([2, 3])."""
+
+        def forward(self, x):
+            return x.mean([2, 3])
+
+    return SpatialMean
 
 
 @register
@@ -248,10 +291,15 @@ class AdaptiveAvgPool(Op):
                 Example((2, 2, 3), [[6, 5]]))  # growing the map, as a torchvision head does on a small input
 
     torch_classes = ("torch.nn.AdaptiveAvgPool2d",)
+    torch_functions = ("adaptive_avg_pool2d",)
 
     def from_torch(self, module):
         size = module.output_size
         return None if size is None or (isinstance(size, tuple) and None in size) else {"size": torch_pair(size)}
+
+    def from_torch_call(self, name, constants, kwargs):
+        size = [*constants, *kwargs.values()]
+        return self.from_torch(SimpleNamespace(output_size=size[0])) if len(size) == 1 else None
 
     def output_shape(self, node):
         c, _, _ = expect_image(node)

@@ -18,6 +18,7 @@ from archcalc.ops.base import (
     none,
     numel,
     register,
+    torch_pair,
 )
 
 # Input elements one output element of each mode blends: its other ops per output element
@@ -62,6 +63,37 @@ class Upsample(_Resample):
         Example((2, 4, 5), {"size": [12, 7]}),
         Example((1, 3, 4), {"scale": 1.5, "mode": "bicubic"}),
     )
+
+    torch_classes = ("torch.nn.Upsample",)
+    torch_functions = ("interpolate",)
+    # F.interpolate's arguments after the input, in order, with their defaults.
+    _CALL = {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None,
+             "recompute_scale_factor": None, "antialias": False}
+
+    def from_torch(self, module):
+        return self.from_torch_call("interpolate", [], {"size": module.size, "scale_factor": module.scale_factor,
+                                                        "mode": module.mode, "align_corners": module.align_corners,
+                                                        "recompute_scale_factor": module.recompute_scale_factor})
+
+    def from_torch_call(self, name, constants, kwargs):
+        """F.interpolate / nn.Upsample: one scale for both axes, or a size; no antialias, and no
+        recomputed scale factor (torch then maps positions by the rounded sizes instead)."""
+        if len(constants) > len(self._CALL) or set(kwargs) - set(self._CALL):
+            return None
+        a = {**self._CALL, **dict(zip(self._CALL, constants)), **kwargs}
+        if a["mode"] not in _TAPS or a["antialias"] or a["recompute_scale_factor"]:
+            return None
+        scale, size = a["scale_factor"], a["size"]
+        if isinstance(scale, (tuple, list)):
+            if len(set(scale)) != 1:
+                return None
+            scale = scale[0]
+        args = {"mode": a["mode"], "align_corners": bool(a["align_corners"])}
+        if size is not None:
+            args["size"] = torch_pair(size)
+        if scale is not None:
+            args["scale"] = int(scale) if float(scale).is_integer() else float(scale)
+        return args
 
     def derive(self, node):
         a = node.args

@@ -161,6 +161,11 @@ class DropPath(_Movement):
     output_shape = same_shape
     receptive_step = pointwise
 
+    torch_classes = ("torchvision.ops.StochasticDepth",)
+
+    def from_torch(self, module):
+        return {"p": float(module.p), "mode": module.mode}
+
     def training_aliases_input(self, node):
         """In training it multiplies by the mask, a new tensor, unless p is 0 (torch returns the input)."""
         return node.args["p"] == 0
@@ -236,9 +241,15 @@ class ChannelShuffle(_Movement):
     examples = (Example((6, 3, 4), [3]),)
 
     torch_classes = ("torch.nn.ChannelShuffle",)
+    # torch's own, and torchvision's ShuffleNetV2 function (a view, a transpose and a view: the same interleave)
+    torch_functions = ("channel_shuffle", "torchvision.models.shufflenetv2.channel_shuffle")
 
     def from_torch(self, module):
         return {"groups": module.groups}
+
+    def from_torch_call(self, name, constants, kwargs):
+        groups = [*constants, *kwargs.values()]
+        return {"groups": groups[0]} if len(groups) == 1 and set(kwargs) <= {"groups"} else None
 
     def output_shape(self, node):
         c, h, w = expect_image(node)

@@ -58,6 +58,28 @@ class Slice(Op):
     is_view = True
     examples = (Example((6, 3, 4), [2, 5]), Example((8,), {"end": 3}), Example((4, 2, 2), [0, 4]))
 
+    torch_part_functions = ("chunk", "split")
+
+    def from_torch_part(self, name, constants, kwargs, index, shape):
+        """Part ``index`` of ``x.chunk(n, dim=1)`` or ``x.split(size_or_sizes, dim=1)``: torch's chunks
+        are ceil(C / n) channels each (the last what is left), split's parts the sizes given."""
+        if set(kwargs) - {"dim", "chunks", "split_size", "split_size_or_sections"} or len(constants) > 2:
+            return None
+        first = constants[0] if constants else next((kwargs[k] for k in kwargs if k != "dim"), None)
+        dim = constants[1] if len(constants) == 2 else kwargs.get("dim", 0)
+        if first is None or dim not in (1, 1 - len(shape) - 1) or not isinstance(index, int):
+            return None
+        channels = shape[0]
+        if isinstance(first, int):
+            size = -(-channels // first) if name == "chunk" else first
+            sizes = [min(size, channels - start) for start in range(0, channels, size)]
+        else:
+            sizes = list(first)
+        if sum(sizes) != channels or not -len(sizes) <= index < len(sizes):
+            return None
+        index %= len(sizes)
+        return {"start": sum(sizes[:index]), "end": sum(sizes[:index + 1])}
+
     params = no_params
     buffers = none
     macs = none

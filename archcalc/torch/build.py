@@ -66,7 +66,9 @@ def torch_names(graph: Graph) -> dict[int, str]:
     return names
 
 
-_COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z|[0-9]+\Z")
+# A submodule name torch takes (no dot, not empty); those that are not identifiers (RegNet's
+# ``block1-0``) are reached with getattr / get_submodule.
+_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 
 
 @functools.cache
@@ -78,7 +80,7 @@ def _module_attributes() -> frozenset[str]:
 
 def torch_paths(graph: Graph) -> dict[int, str]:
     """Node index -> qualified name of its submodule: the spec name where every component can be
-    an attribute (an identifier or a ``Sequential``-style index, not a reserved name) and no node's
+    a submodule name (letters, digits, ``_`` and ``-``, not a reserved name) and no node's
     path is another's container; otherwise the node's :func:`torch_names` identifier at the top."""
     names = torch_names(graph)
     top, nested = _reserved(), _module_attributes()

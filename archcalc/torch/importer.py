@@ -9,11 +9,16 @@ called in and the kind (``layer1.0.add``), so that the spec's torch module
 (:mod:`archcalc.torch.build`) has the original's ``state_dict`` keys. Anything no kind
 computes stops the import: one :class:`ImportFailure` lists every such call, with its
 count and where it occurs; the importer never writes a spec with a hole.
+
+The traced graph is run once on fake tensors (shapes, no data): a kind then gets the constants
+a call was given even where they are computed from shapes (``F.interpolate(x, size=x.shape[-2:])``),
+and the parts of a call that returns several tensors (``x.chunk(2, dim=1)``) are known by their channels.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,24 +54,53 @@ class Imported:
 
 
 def _resolve(qualified: str):
+    """The class or function at ``package.Name``; None where its package is not installed
+    (torchvision's classes, for a user without torchvision)."""
     package, _, name = qualified.rpartition(".")
-    return getattr(importlib.import_module(package), name)
+    try:
+        return getattr(importlib.import_module(package), name)
+    except ImportError:
+        return None
 
 
 def _kinds_by_class() -> dict[type, list[Op]]:
     table: dict[type, list[Op]] = defaultdict(list)
     for op in REGISTRY.kinds():
         for qualified in op.torch_classes:
-            table[_resolve(qualified)].append(op)
+            cls = _resolve(qualified)
+            if cls is not None:
+                table[cls].append(op)
     return table
 
 
 def _kinds_by_function() -> dict[str, list[Op]]:
+    """Kinds by the name a call is known by: a function's or method's name ("cat"), or the
+    qualified name of a Python function the kind computes as a whole ("package.module.name"),
+    which the tracer then keeps as one call instead of tracing through it."""
     table: dict[str, list[Op]] = defaultdict(list)
     for op in REGISTRY.kinds():
         for name in op.torch_functions:
             table[name].append(op)
     return table
+
+
+def _kinds_by_part() -> dict[str, list[Op]]:
+    table: dict[str, list[Op]] = defaultdict(list)
+    for op in REGISTRY.kinds():
+        for name in op.torch_part_functions:
+            table[name].append(op)
+    return table
+
+
+def _wrapped(functions) -> dict[Any, str]:
+    """The Python functions named by qualified name in ``functions``, to that name."""
+    found = {}
+    for name in functions:
+        if "." in name:
+            function = _resolve(name)
+            if function is not None:
+                found[function] = name
+    return found
 
 
 def _written(op: Op, args: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +109,7 @@ def _written(op: Op, args: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in args.items() if defaults.get(k, REQUIRED) is REQUIRED or defaults[k] != v}
 
 
-def _tracer(leaves: dict[type, list[Op]]):
+def _tracer(leaves: dict[type, list[Op]], wrapped):
     from torch import fx
 
     class Tracer(fx.Tracer):
@@ -83,7 +117,7 @@ def _tracer(leaves: dict[type, list[Op]]):
         to name it when tracing fails."""
 
         def __init__(self):
-            super().__init__()
+            super().__init__(autowrap_functions=tuple(wrapped))
             self.inside: list[str] = []
             self.failed_in: str | None = None  # the innermost module whose forward raised
 
@@ -107,27 +141,87 @@ def _tracer(leaves: dict[type, list[Op]]):
     return Tracer()
 
 
+def _values(module, graph, input_shape, name: str) -> dict:
+    """Every node's value on a (1, *input_shape) input, as fake tensors (shapes, no data) and the
+    plain values computed from their shapes (sizes, counts): what an argument computed from
+    ``x.shape`` is at this input."""
+    torch = require_torch()
+    from torch import fx
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    values: dict = {}
+
+    class Recorder(fx.Interpreter):
+        def run_node(self, node):
+            values[node] = super().run_node(node)
+            return values[node]
+
+    quiet = logging.getLogger("torch._subclasses.fake_tensor")  # logs a traceback before raising
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        with FakeTensorMode(allow_non_fake_inputs=True):
+            device = next((t.device for t in (*module.parameters(), *module.buffers())), "cpu")
+            Recorder(fx.GraphModule(module, graph)).run(torch.empty(1, *input_shape, device=device))
+    except Exception as exc:  # what the model raises at this input: a size it refuses, ...
+        raise ImportFailure(
+            f"cannot run {name} at input {'x'.join(map(str, input_shape))}: {str(exc).splitlines()[0]}",
+            hint="give the input size the model expects with --input",
+        ) from None
+    finally:
+        quiet.setLevel(level)
+    return values
+
+
+# Calls whose value may be other than one tensor: shapes and sizes, items of a tuple, parts.
+_NOT_ONE_TENSOR = frozenset({"getattr", "getitem", "size", "dim", "numel", "chunk", "split", "unbind", "_assert"})
+
+
+def _reads_shapes(graph) -> bool:
+    """Whether any call may give something other than one tensor, so that the importer needs the
+    values of the graph (:func:`_values`); a graph of module calls and tensor functions does not."""
+    for node in graph.nodes:
+        if node.op in ("call_function", "call_method"):
+            name = node.target if node.op == "call_method" else getattr(node.target, "__name__", "")
+            if name in _NOT_ONE_TENSOR or isinstance(node.target, type):
+                return True
+    return False
+
+
 def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Imported:
-    """The network ``module`` computes on a (1, *input_shape) input, as kinds with arguments."""
-    require_torch()
+    """The network ``module`` computes on a (1, *input_shape) input, as kinds with arguments; the
+    module is left in eval mode.
+
+    A value computed from shapes alone (``x.shape[-2:]``, ``c // groups``, an assertion on a size)
+    is what it is at this input: it enters the calls it feeds as a constant and is no layer.
+    A call that returns several tensors (``x.chunk(2, dim=1)``) becomes one layer per part taken."""
+    torch = require_torch()
     from torch import fx
 
     leaves = _kinds_by_class()
-    tracer = _tracer(leaves)
-    module = module.eval()
+    functions = _kinds_by_function()
+    wrapped = _wrapped(functions)
+    tracer = _tracer(leaves, wrapped)
     try:
-        graph = tracer.trace(module)
+        # Traced in training mode, so that auxiliary heads (GoogLeNet's, Inception's) are calls too:
+        # the spec keeps them as training-only outputs, and the module's state_dict includes them.
+        graph = tracer.trace(module.train())
     except Exception as exc:  # fx raises many types: TraceError, TypeError, RuntimeError, ...
+        module.eval()
         where = f"module '{tracer.failed_in}'" if tracer.failed_in else "the model's own forward"
         raise ImportFailure(
             f"cannot trace {name}: in {where}: {str(exc).splitlines()[0]}",
             hint="torch.fx cannot follow control flow that depends on tensor values; a fixed --input may "
                  "help, or move that part into a module archcalc has a kind for (a leaf)",
         ) from None
+    module.eval()
+    values = _values(module, graph, input_shape, name) if _reads_shapes(graph) else None
     modules = dict(module.named_modules())
-    functions = _kinds_by_function()
+    part_functions = _kinds_by_part()
     layers: list[Layer] = []
     names: dict[Any, str] = {}
+    packed: dict[Any, list] = {}  # a tuple the model returns, made by calling a tuple class: its tensors
+    parts: dict[Any, tuple[str, list, dict, Any]] = {}  # a call returning several tensors: its name, arguments, input
     unsupported: dict[str, list[str]] = defaultdict(list)
     taken: set[str] = {path for path in modules if path}
     used: set[str] = set()
@@ -143,18 +237,34 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
         used.add(candidate)
         return candidate
 
+    def is_tensor(node) -> bool:
+        return values is None or isinstance(values.get(node), torch.Tensor)
+
     def tensors(args) -> list:
         found = []
         for a in args:
-            if isinstance(a, fx.Node):
+            if isinstance(a, fx.Node) and is_tensor(a):
                 found.append(a)
             elif isinstance(a, (list, tuple)):
                 found += tensors(a)
         return found
 
+    def constant(value):
+        """An argument with the values computed from shapes put in (a torch.Size as a tuple)."""
+        if isinstance(value, fx.Node) and not is_tensor(value):
+            value = values[value]
+        if isinstance(value, (list, tuple)):
+            return type(value)(constant(v) for v in value) if not isinstance(value, torch.Size) else tuple(value)
+        return value
+
     def scope_of(node) -> str:
         stack = node.meta.get("nn_module_stack") or {}
         return next(reversed(stack.values()))[0] if stack else ""
+
+    def call_key(node) -> str:
+        if node.op == "call_method":
+            return node.target
+        return wrapped.get(node.target) or getattr(node.target, "__name__", str(node.target))
 
     for node in graph.nodes:
         if node.op == "placeholder":
@@ -162,18 +272,29 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
             continue
         if node.op == "output":
             result = node.args[0]
-            values = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) \
+            results = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) \
                 else [result]
-            outputs = [names[v] for v in values if isinstance(v, fx.Node) and v in names]
+            results = [r for v in results for r in packed.get(v, [v])]
+            outputs = [names[v] for v in results if isinstance(v, fx.Node) and v in names]
+            continue
+        if node.op == "call_function" and isinstance(node.target, type) and issubclass(node.target, tuple):
+            packed[node] = tensors(node.args) + tensors(node.kwargs.values())  # a named tuple of outputs
             continue
         inputs = tensors(node.args) + tensors(node.kwargs.values())
         if node.op == "get_attr":
             unsupported["a parameter or buffer read outside a module (get_attr)"].append(node.target)
             names[node] = node.name  # stands in, so that what follows is checked too
             continue
+        value = values.get(node) if values is not None else None
+        several = isinstance(value, (tuple, list)) and value and all(isinstance(v, torch.Tensor) for v in value)
+        if node.op != "call_module" and not is_tensor(node) and not several:
+            continue  # computed from shapes only: a constant where it is used
         if node.op == "call_module":
             sub = modules[node.target]
             described = f"{type(sub).__module__}.{type(sub).__qualname__}"
+            own = [n for n, _ in (*sub.named_parameters(recurse=False), *sub.named_buffers(recurse=False))]
+            if type(sub) not in leaves and own and not sub.__module__.startswith("torch.nn."):
+                described += f" (holds its own {', '.join(own)})"
             found = _first(leaves.get(type(sub), ()), lambda op: op.from_torch(sub))
             where = node.target
             if any(True for _ in sub.parameters()) or any(True for _ in sub.buffers()):
@@ -183,15 +304,30 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
                 called_with_params.add(node.target)
             base = node.target
         else:
-            key = node.target if node.op == "call_method" else getattr(node.target, "__name__", str(node.target))
+            key = call_key(node)
             described = f"{'method' if node.op == 'call_method' else 'function'} {key}"
-            constants = [a for a in node.args if not isinstance(a, (fx.Node, list, tuple)) or not tensors([a])]
-            leading = len(node.args) - len(constants)
-            kwargs = {k: v for k, v in node.kwargs.items() if not isinstance(v, fx.Node)}
             where = scope_of(node) or "(top level)"
-            found = None
-            if node.op in ("call_function", "call_method") and all(tensors([a]) for a in node.args[:leading]):
-                found = _first(functions.get(key, ()), lambda op: op.from_torch_call(key, list(constants), dict(kwargs)))
+            args = [constant(a) for a in node.args]
+            constants = [a for a in args if not isinstance(a, (fx.Node, list, tuple)) or not tensors([a])]
+            leading = len(args) - len(constants)
+            kwargs = {k: constant(v) for k, v in node.kwargs.items() if not (isinstance(v, fx.Node) and is_tensor(v))}
+            if several:
+                if key in part_functions and len(inputs) == 1 and all(tensors([a]) for a in args[:leading]):
+                    parts[node] = (key, constants, kwargs, inputs[0])
+                    continue
+                found = None
+            elif key == "getitem" and node.args[0] in parts:
+                function, part_constants, part_kwargs, source = parts[node.args[0]]
+                shape = tuple(values[source].shape[1:])
+                found = _first(part_functions[function], lambda op: op.from_torch_part(
+                    function, list(part_constants), dict(part_kwargs), args[1], shape))
+                inputs = [source]
+                key = function
+            else:
+                found = None
+                if all(tensors([a]) for a in args[:leading]):
+                    found = _first(functions.get(key, ()),
+                                   lambda op: op.from_torch_call(key, list(constants), dict(kwargs)))
             base = ".".join(p for p in (scope_of(node), found[0].kind if found else "") if p)
         if found is None or not inputs or any(i not in names for i in inputs):
             unsupported[described].append(where)

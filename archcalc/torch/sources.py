@@ -31,7 +31,7 @@ def model_from_source(source: str, args: Mapping[str, Any] | None = None):
 
             raise SpecError(f"torchvision has no model builder '{name}'"
                             + did_you_mean(name, torchvision.models.list_models()))
-        return torchvision.models.get_model(name, weights=None, **args), name
+        return torchvision.models.get_model(name, **{**_no_weights(name), **args}), name
     if kind == "timm":
         if importlib.util.find_spec("timm") is None:
             raise SpecError(f"cannot import {source}: timm is not installed", hint="pip install timm")
@@ -42,6 +42,15 @@ def model_from_source(source: str, args: Mapping[str, Any] | None = None):
     if match is None:
         raise SpecError(f"'{source}' is not a model source", hint="torchvision:NAME, timm:NAME or path/file.py:NAME")
     return _from_file(Path(match["file"]), match["name"], args), match["name"]
+
+
+def _no_weights(name: str) -> dict[str, None]:
+    """weights=None, and weights_backbone=None where the builder has one (segmentation and detection
+    models would otherwise download their backbone's weights): no download, ever."""
+    import torchvision
+
+    builder = torchvision.models.get_model_builder(name)
+    return {p: None for p in ("weights", "weights_backbone") if p in inspect.signature(builder).parameters}
 
 
 def _from_file(path: Path, name: str, args: dict):
