@@ -24,3 +24,14 @@ def paused_gc():
     finally:
         if enabled:
             gc.enable()
+
+
+def freeze_imported() -> None:
+    """Where the process froze what it had loaded before its one command (the console script
+    does, in ``archcalc.cli.main``), freeze what a large import has added since: torch and
+    torchvision bring objects by the million that live to the exit, and each full collection
+    traverses them all (a quarter of a second once ResNet-50 is imported: 0.56 s -> 0.29 s
+    after importing torchvision). A library caller's process, which froze nothing, is left as
+    it is."""
+    if gc.get_freeze_count():
+        gc.freeze()

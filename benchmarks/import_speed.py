@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{label:40} {median(wall[label]):9.2f} {min(wall[label]):7.2f} {max(wall[label]):7.2f}")
         took, floor = median(wall[labels[0]]), median(wall[labels[1]])
         print(f"import: {took:.2f} s   target < {IMPORT_TARGET_S} s: {'met' if took < IMPORT_TARGET_S else 'MISSED'}; "
-              f"beyond importing torchvision (which imports torch and torch._dynamo): {took - floor:.2f} s")
+              f"the import minus the floor (importing torchvision, which imports torch and torch._dynamo): {took - floor:+.2f} s")
         if "torchinfo summary (resnet50)" in wall:
             ratio = median(wall["torchinfo summary (resnet50)"]) / median(wall[labels[2]])
             print(f"torchinfo / archcalc summary = {ratio:.2f}x   target > 1: {'met' if ratio > 1 else 'MISSED'}")

@@ -12,9 +12,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from archcalc.collector import freeze_imported
 from archcalc.errors import SpecError
 from archcalc.extras import install_hint
 from archcalc.graph import Node
@@ -27,10 +29,13 @@ TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 def require_torch(*, fvcore: bool = False):
     """Import torch (and fvcore when asked) or raise a one-line SpecError naming the extra."""
+    first = "torch" not in sys.modules
     try:
         import torch
     except ImportError as exc:
         raise SpecError(f"this needs PyTorch, which is not installed; run: {INSTALL_HINT}") from exc
+    if first:
+        freeze_imported()
     # Only looked up here: archcalc.torch.flops is the one module that imports fvcore.
     if fvcore and importlib.util.find_spec("fvcore") is None:
         raise SpecError(f"FLOP counting needs fvcore, which is not installed; run: {INSTALL_HINT}")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from archcalc.collector import freeze_imported
 from archcalc.errors import SpecError
 from archcalc.library import MODEL_FILE
 
@@ -97,5 +98,6 @@ def import_source(source: str, input_shape: Sequence[int] | None = None, args: M
     builder = torch.device("meta") if source.startswith(("torchvision:", "timm:")) else contextlib.nullcontext()
     with builder:
         model, name = model_from_source(source, args)
+    freeze_imported()  # torchvision or timm, and the model
     write = flat_text if flat else readable_text
     return write(trace(model, tuple(input_shape or DEFAULT_INPUT), name), source)
