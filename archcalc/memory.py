@@ -30,7 +30,7 @@ from typing import Any
 
 from archcalc.errors import SpecError
 from archcalc.graph import Graph, Node
-from archcalc.ops.base import Saved, numel
+from archcalc.ops.base import numel
 from archcalc.training import is_trainable, params_of, requires_grad, training_nodes
 
 SCHEMA = "archcalc.memory/1"

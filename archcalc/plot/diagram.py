@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass, field
-from archcalc.graph import Graph, Node
+from archcalc.graph import Graph
 from archcalc.sinks import dot as _dot_text
 from archcalc.sinks import mermaid as _mermaid_text
 from archcalc.sinks import one_line
