@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
+from archcalc.ops import REGISTRY
 from archcalc.report.text import layout
 from archcalc.sinks import one_line, terminal
 from archcalc.units import format_bytes, format_count
@@ -28,8 +29,10 @@ def _flops_lines(flops: dict, width: int | None):
     """Lines, and the table of conv/linear nodes that differ (None when all agree)."""
     compared = flops["compared_nodes"]
     differing = [n for n in flops["nodes"] if n["compared"] and n["difference"]]
-    # fvcore counts attention's explicit matrix products too (archcalc builds attention's math path)
-    kinds = "conv/linear" + ("/attention" if any(n["compared"] and n["kind"] == "attention" for n in flops["nodes"]) else "")
+    # The families of the kinds compared (those naming fvcore in Op.mac_counters), in graph order:
+    # conv/linear, and attention where archcalc's explicit products are there to compare.
+    families = dict.fromkeys(REGISTRY.get(n["kind"]).family for n in flops["nodes"] if n["compared"])
+    kinds = "/".join(families) or "conv/linear"
     table = None
     if not differing:
         head = (f"FLOPs    all {compared} {kinds} nodes agree with fvcore exactly: "
