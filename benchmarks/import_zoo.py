@@ -69,8 +69,12 @@ def default_input(name: str) -> tuple[int, int, int]:
     return (3, *size) if len(size) == 2 else (3, size[0], size[0])
 
 
-def _escaped(text: str) -> str:
-    return text.replace("|", "\\|").splitlines()[0] if text else ""
+def _escaped(text: str, limit: int | None = None) -> str:
+    """The first line of a message, cut to ``limit`` characters before it is escaped (a cut escape
+    could end the cell), as a Markdown table cell (archcalc.sinks.markdown)."""
+    from archcalc.sinks import markdown
+
+    return markdown(text.splitlines()[0][:limit]) if text else ""
 
 
 def check(name: str, shape: tuple[int, ...], limit_gb: float) -> tuple[str, str]:
@@ -101,7 +105,7 @@ def check(name: str, shape: tuple[int, ...], limit_gb: float) -> tuple[str, str]
     except SpecError as exc:
         return "stops", _escaped(str(exc))
     except RuntimeError as exc:  # the spec's module does not take the state_dict, or does not run
-        return "differs", _escaped(str(exc))[:300]
+        return "differs", _escaped(str(exc), 300)
     figures = (f"params {result.params[0]:,}; MACs {result.macs[0]:,} (fvcore {result.macs[1]:,}); "
                f"max diff {result.max_abs_difference:.1e}")
     if not result.matches:
@@ -125,7 +129,7 @@ def run_one(name: str, shape: tuple[int, ...], timeout: float, limit_gb: float) 
     killed = done.returncode < 0 and -done.returncode == 9
     why = "killed (out of memory)" if killed else f"exited with code {done.returncode}"
     last = [line for line in done.stderr.splitlines() if line.strip()][-1:] or [""]
-    return "fails", _escaped(f"the check {why}: {last[0]}")[:300]
+    return "fails", _escaped(f"the check {why}: {last[0]}", 300)
 
 
 def write(rows, table: Path) -> None:
