@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from archcalc.cli.options import emit, output_options, parse_sets, parse_shape
+from archcalc.cli.options import emit, output_options, parse_sets, parse_shape, refuse_overwrite
 
 
 @click.command(
@@ -35,13 +35,10 @@ nothing is written then. Needs the torch extra: pip install 'archcalc[torch]'.""
 def command(source, input_shape, args, flat, output, force):
     """Write the spec of the torch model SOURCE."""
     from archcalc.errors import SpecError
-    from archcalc.torch import require_torch
     from archcalc.library import is_model_source
     from archcalc.torch.sources import import_source
 
     if not is_model_source(source):
         raise SpecError(f"'{source}' is not a model source", hint="torchvision:NAME, timm:NAME or path/file.py:NAME")
-    if output is not None and output.exists() and not force:
-        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
-    require_torch()
+    refuse_overwrite(output, force)  # before the seconds of importing torch and the model, not after
     emit(import_source(source, input_shape, args, flat=flat), output, force)

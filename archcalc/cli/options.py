@@ -134,6 +134,12 @@ def output_options(func):
                         help="Write to FILE (atomically) instead of standard output.")(func)
 
 
+def refuse_overwrite(output: Path | None, force: bool) -> None:
+    """Stop before a file the user has would be replaced without --force."""
+    if output is not None and output.exists() and not force:
+        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+
+
 def emit(text: str, output: Path | None, force: bool) -> None:
     """Print, or write a file atomically (temporary file + rename), never clobbering silently."""
     if output is None:
@@ -141,8 +147,7 @@ def emit(text: str, output: Path | None, force: bool) -> None:
         return
     from archcalc.atomic import write_atomically
 
-    if output.exists() and not force:
-        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    refuse_overwrite(output, force)
     write_atomically(output, lambda handle: handle.write(text.encode("utf-8")))
     click.echo(f"wrote {output}", err=True)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from archcalc.cli.options import analysis_options, complete_spec
+from archcalc.cli.options import analysis_options, complete_spec, refuse_overwrite
 from archcalc.cli.sweep import sweep_options
 
 
@@ -26,8 +26,7 @@ def _check_output(output: Path, force: bool) -> None:
     from archcalc.plot import image_format
 
     image_format(output)
-    if output.exists() and not force:
-        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    refuse_overwrite(output, force)
 
 
 def _save(fig, output: Path, dpi: int) -> None:
