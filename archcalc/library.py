@@ -54,19 +54,12 @@ def find_builtin(name: str) -> str | None:
     return None
 
 
-def _pathlib_str(text: str) -> str:
-    """``str(pathlib.Path(text))``: repeated slashes and ``.`` parts dropped, ``.`` for nothing.
-    Errors are located in this name, as they were when it came from pathlib."""
-    root = "//" if text.startswith("//") and not text.startswith("///") else "/" if text.startswith("/") else ""
-    return root + "/".join(part for part in text.split("/") if part and part != ".") or "."
-
-
 def resolve_spec(spec: str | os.PathLike) -> str:
     """A path for a built-in name or an existing file; SpecError otherwise."""
     from archcalc.errors import SpecError
     from archcalc.suggest import did_you_mean
 
-    path = _pathlib_str(os.fspath(spec))
+    path = os.fspath(spec)  # errors are located in the path as the user wrote it
     if os.path.isfile(path):
         return path
     found = find_builtin(str(spec))
