@@ -73,21 +73,14 @@ def _kinds_by_class() -> dict[type, list[Op]]:
     return table
 
 
-def _kinds_by_function() -> dict[str, list[Op]]:
-    """Kinds by the name a call is known by: a function's or method's name ("cat"), or the
-    qualified name of a Python function the kind computes as a whole ("package.module.name"),
-    which the tracer then keeps as one call instead of tracing through it."""
+def _kinds_by_name(attribute: str) -> dict[str, list[Op]]:
+    """Kinds by the names in their ``attribute`` (``torch_functions``, ``torch_part_functions``):
+    a function's or method's name ("cat"), or the qualified name of a Python function the kind
+    computes as a whole ("package.module.name"), which the tracer then keeps as one call
+    instead of tracing through it."""
     table: dict[str, list[Op]] = defaultdict(list)
     for op in REGISTRY.kinds():
-        for name in op.torch_functions:
-            table[name].append(op)
-    return table
-
-
-def _kinds_by_part() -> dict[str, list[Op]]:
-    table: dict[str, list[Op]] = defaultdict(list)
-    for op in REGISTRY.kinds():
-        for name in op.torch_part_functions:
+        for name in getattr(op, attribute):
             table[name].append(op)
     return table
 
@@ -199,7 +192,7 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
     from torch import fx
 
     leaves = _kinds_by_class()
-    functions = _kinds_by_function()
+    functions = _kinds_by_name("torch_functions")
     wrapped = _wrapped(functions)
     tracer = _tracer(leaves, wrapped)
     try:
@@ -217,7 +210,7 @@ def trace(module, input_shape: tuple[int, ...], name: str = "imported") -> Impor
     module.eval()
     values = _values(module, graph, input_shape, name) if _reads_shapes(graph) else None
     modules = dict(module.named_modules())
-    part_functions = _kinds_by_part()
+    part_functions = _kinds_by_name("torch_part_functions")
     layers: list[Layer] = []
     names: dict[Any, str] = {}
     packed: dict[Any, list] = {}  # a tuple the model returns, made by calling a tuple class: its tensors
