@@ -7,15 +7,16 @@ Pure functions of a built graph and the batch/dtype to size it for; the result's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from fractions import Fraction
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import numel
 from archcalc.ops.tokens import token_grid
 from archcalc.training import is_trainable, requires_grad, training_nodes
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 SCHEMA = "archcalc.summary/1"
 # The totals of one training step (step_totals), shared with archcalc.memory/1.
@@ -24,40 +25,72 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 
 
 
 
-@dataclass(repr=False, eq=False)
 class LayerMetrics:
-    """One node's figures, per sample where they are counts (the batch multiplies them in the totals)."""
+    """One node's figures, per sample where they are counts (the batch multiplies them in the totals).
 
-    name: str
-    kind: str
-    block: str | None
-    inputs: list[str]
-    output_shape: list[int]
-    weights: int
-    biases: int
-    buffers: int
-    macs: int
-    other_ops: int
-    activations: int
-    activation_bytes: int
-    # Fractions after a transposed convolution or an upsampling (see ReceptiveField).
-    receptive_field: list[int | Fraction]
-    jump: list[int | Fraction]
-    rf_padding: list[int | Fraction]
-    global_context: bool
-    trainable: bool
-    training_only: bool
-    # One training step (see analyze_graph): the backward pass's MACs, by where they flow.
-    backward_input_macs: int = 0
-    backward_weight_macs: int = 0
-    # Memory traffic of the node alone (docs/performance.md): no reuse across layers.
-    input_bytes: int = 0
-    weight_bytes: int = 0
-    output_bytes: int = 0
-    # The MACs by matrix product where a node does several (Op.mac_terms), and those of them
-    # between two activations (attention's scores and weighted sum).
-    mac_terms: dict[str, int] = field(default_factory=dict)
-    attention_macs: int = 0
+    A plain class, not a dataclass: a dataclass compiles its methods at every start-up
+    (docs/decisions.md, Speed).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        kind: str,
+        block: str | None,
+        inputs: list[str],
+        output_shape: list[int],
+        weights: int,
+        biases: int,
+        buffers: int,
+        macs: int,
+        other_ops: int,
+        activations: int,
+        activation_bytes: int,
+        receptive_field: list[int | Fraction],
+        jump: list[int | Fraction],
+        rf_padding: list[int | Fraction],
+        global_context: bool,
+        trainable: bool,
+        training_only: bool,
+        backward_input_macs: int = 0,
+        backward_weight_macs: int = 0,
+        input_bytes: int = 0,
+        weight_bytes: int = 0,
+        output_bytes: int = 0,
+        mac_terms: dict[str, int] | None = None,
+        attention_macs: int = 0,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.block = block
+        self.inputs = inputs
+        self.output_shape = output_shape
+        self.weights = weights
+        self.biases = biases
+        self.buffers = buffers
+        self.macs = macs
+        self.other_ops = other_ops
+        self.activations = activations
+        self.activation_bytes = activation_bytes
+        # Fractions after a transposed convolution or an upsampling (see ReceptiveField).
+        self.receptive_field = receptive_field
+        self.jump = jump
+        self.rf_padding = rf_padding
+        self.global_context = global_context
+        self.trainable = trainable
+        self.training_only = training_only
+        # One training step (see analyze_graph): the backward pass's MACs, by where they flow.
+        self.backward_input_macs = backward_input_macs
+        self.backward_weight_macs = backward_weight_macs
+        # Memory traffic of the node alone (docs/performance.md): no reuse across layers.
+        self.input_bytes = input_bytes
+        self.weight_bytes = weight_bytes
+        self.output_bytes = output_bytes
+        # The MACs by matrix product where a node does several (Op.mac_terms), and those of them
+        # between two activations (attention's scores and weighted sum).
+        self.mac_terms = {} if mac_terms is None else mac_terms
+        self.attention_macs = attention_macs
 
     @property
     def params(self) -> int:
@@ -110,15 +143,16 @@ class LayerMetrics:
         }
 
 
-@dataclass(repr=False, eq=False)
 class Analysis:
     """A graph's per-node figures and totals at one batch size and dtype."""
 
-    graph: Graph
-    batch: int
-    dtype: str
-    layers: list[LayerMetrics]
-    totals: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, graph: Graph, batch: int, dtype: str, layers: list[LayerMetrics],
+                 totals: dict[str, Any] | None = None) -> None:
+        self.graph = graph
+        self.batch = batch
+        self.dtype = dtype
+        self.layers = layers
+        self.totals: dict[str, Any] = {} if totals is None else totals
 
     def layer(self, name: str) -> LayerMetrics:
         for row in self.layers:
@@ -154,8 +188,8 @@ def json_numbers(values) -> list[int | str]:
 
 
 def _exact(value) -> int | Fraction:
-    """An int where the value is whole, else the Fraction."""
-    return int(value) if value.denominator == 1 else Fraction(value)
+    """An int where the value is whole, else the Fraction it is (the steps hold ints and Fractions only)."""
+    return int(value) if value.denominator == 1 else value
 
 
 class ReceptiveField(NamedTuple):
@@ -285,8 +319,8 @@ def _rounding_commutes(field: ReceptiveField) -> bool:
     it (its windows are then uneven: an upper bound)."""
     return all(
         field.jump[a].numerator == 1
-        and Fraction(field.start[a], field.jump[a]).denominator == 1
-        and Fraction(field.start[a] + field.size[a] - 1, field.jump[a]).denominator == 1
+        and field.start[a] % field.jump[a] == 0
+        and (field.start[a] + field.size[a] - 1) % field.jump[a] == 0
         for a in (0, 1)
     )
 

@@ -8,7 +8,6 @@ the rounding of its last digit, so published figures can be copied as printed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc.errors import Location, SpecError
@@ -32,29 +31,30 @@ ENTRY_KEYS = ("node", "tolerance", "source", "with")
 _DECIMALS = re.compile(r"[-+]?\d*\.?(\d*)")
 
 
-@dataclass(repr=False, eq=False)
 class Expectation:
     """One `expect:` figure as written, with the tolerance its rounding allows."""
 
-    metric: str
-    value: Any
-    tolerance: float  # relative
-    absolute: float  # allowed by the rounding of the written figure
-    written: str
-    source: str
-    node: str | None
-    overrides: dict[str, Any] = field(default_factory=dict)
-    location: Location | None = None
+    def __init__(self, metric: str, value: Any, tolerance: float, absolute: float, written: str, source: str,
+                 node: str | None, overrides: dict[str, Any] | None = None, location: Location | None = None) -> None:
+        self.metric = metric
+        self.value = value
+        self.tolerance = tolerance  # relative
+        self.absolute = absolute  # allowed by the rounding of the written figure
+        self.written = written
+        self.source = source
+        self.node = node
+        self.overrides = {} if overrides is None else overrides
+        self.location = location
 
 
-@dataclass(repr=False, eq=False)
 class ExpectResult:
     """An expectation checked against the analysis."""
 
-    expectation: Expectation
-    actual: Any
-    passed: bool
-    message: str
+    def __init__(self, expectation: Expectation, actual: Any, passed: bool, message: str) -> None:
+        self.expectation = expectation
+        self.actual = actual
+        self.passed = passed
+        self.message = message
 
 
 def _rounding(text: str, binary: bool) -> float:

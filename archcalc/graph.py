@@ -6,7 +6,6 @@ is topological by construction and a cycle cannot be written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc.errors import Location
@@ -63,28 +62,44 @@ class Node:
         return f"Node({self.name!r}, {self.kind}, {list(self.shape)})"
 
 
-@dataclass(repr=False, eq=False)
 class Graph:
-    """A built network: its nodes in topological order, its outputs and what the spec said about it."""
+    """A built network: its nodes in topological order, its outputs and what the spec said about it.
 
-    name: str
-    title: str
-    source: str
-    nodes: list[Node] = field(default_factory=list)
-    outputs: list[Node] = field(default_factory=list)
-    expectations: list[Any] = field(default_factory=list)
-    variables: dict[str, Any] = field(default_factory=dict)
-    file: str | None = None
-    reference: dict[str, Any] | None = None
-    # Block and construct scope name -> the name of the node that is its output.
-    scopes: dict[str, str] = field(default_factory=dict)
-    # For archcalc.lint: what the builder found on its way, the codes the spec silences
-    # (for the file, and per node name), whether it targets tensor cores, the parsed text.
-    warnings: list[Any] = field(default_factory=list)
-    ignore: frozenset[str] = frozenset()
-    ignored: dict[str, frozenset[str]] = field(default_factory=dict)
-    tensor_cores: bool = False
-    spec: Any = None
+    The builder fills it in (nodes, outputs, expectations, reference, scopes) as it reads the spec.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        source: str,
+        *,
+        variables: dict[str, Any] | None = None,
+        file: str | None = None,
+        ignore: frozenset[str] = frozenset(),
+        ignored: dict[str, frozenset[str]] | None = None,
+        tensor_cores: bool = False,
+        warnings: list[Any] | None = None,
+        spec: Any = None,
+    ) -> None:
+        self.name = name
+        self.title = title
+        self.source = source
+        self.nodes: list[Node] = []
+        self.outputs: list[Node] = []
+        self.expectations: list[Any] = []
+        self.variables = {} if variables is None else variables
+        self.file = file
+        self.reference: dict[str, Any] | None = None
+        # Block and construct scope name -> the name of the node that is its output.
+        self.scopes: dict[str, str] = {}
+        # For archcalc.lint: what the builder found on its way, the codes the spec silences
+        # (for the file, and per node name), whether it targets tensor cores, the parsed text.
+        self.warnings = [] if warnings is None else warnings
+        self.ignore = ignore
+        self.ignored = {} if ignored is None else ignored
+        self.tensor_cores = tensor_cores
+        self.spec = spec
 
     @property
     def input(self) -> Node:

@@ -8,12 +8,13 @@ Each limit has its own message and a documented default (docs/spec-format.md,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 
-
-@dataclass(repr=False, eq=False)
 class Limits:
-    """The limits in force (see the module docstring); one instance, :data:`LIMITS`."""
+    """The limits in force (see the module docstring); one instance, :data:`LIMITS`.
+
+    The defaults are class attributes and :func:`set_limit` sets one on the instance: a plain
+    class rather than a dataclass, which compiles its methods at every start-up (docs/decisions.md).
+    """
 
     max_file_bytes: int = 16 * 1024 * 1024
     max_yaml_values: int = 2_000_000
@@ -35,13 +36,17 @@ class Limits:
     # Errors `archcalc check` reports from one spec before it stops reading it.
     max_errors: int = 20
 
+    def as_dict(self) -> dict[str, int]:
+        """Every limit by name, as now in force (to restore them after changing some)."""
+        return {name: getattr(self, name) for name in Limits.__annotations__}
+
 
 LIMITS = Limits()
 
 
 def set_limit(name: str, value: int) -> None:
     """Change one limit; a ValueError names the known limits or the expected value."""
-    known = [f.name for f in fields(Limits)]
+    known = list(Limits.__annotations__)
     if name not in known:
         raise ValueError(f"unknown limit '{name}'; the limits are {', '.join(known)}")
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -53,19 +53,18 @@ def one_line(text: str) -> str:
 
 # --- terminal and logs ------------------------------------------------------------------------
 
-_WORKFLOW_COMMAND = re.compile(r"(?:^|(?<=\s))::")
-
-
 def terminal(text: str) -> str:
     """One line for a terminal or a CI log, printed as it is (click.echo, rich ``Text``).
 
     Line breaks and anything else that would act on the terminal are shown as Python
-    escapes, and a ``::`` that GitHub's runner would read as a workflow command
-    (``::warning::``) starts with an escaped colon instead: at the start and after every
-    space, since a terminal or rich may wrap the line there. Output of several lines is
-    made of lines that each passed through here.
+    escapes, and no two colons are left side by side: a ``::`` that GitHub's runner would read
+    as a workflow command (``::warning::``) at the start of a line becomes ``\\x3a:``, wherever
+    it is, since a terminal or rich may break a line anywhere (rich folds a word longer than
+    the width, such as a long path, at any character). Output of several lines is made of
+    lines that each passed through here.
     """
-    return _WORKFLOW_COMMAND.sub(r"\\x3a:", visible(text))
+    text = visible(text)
+    return re.sub(":(?=:)", r"\\x3a", text) if "::" in text else text
 
 
 def markup(text: str) -> str:

@@ -7,7 +7,6 @@ builder turns into ``requires_grad=False``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from archcalc.errors import SpecError
@@ -102,18 +101,19 @@ def training_nodes(graph: Graph) -> list[Node]:
     return [n for n in graph.nodes if n.index in needed]
 
 
-@dataclass(repr=False, eq=False)
 class HeadChange:
     """A layer whose parameters changed when ``num_classes`` was set."""
 
-    name: str
-    kind: str
-    params: int
-    previous_params: int
-    output_shape: list[int]
+    def __init__(self, name: str, kind: str, params: int, previous_params: int, output_shape: list[int]) -> None:
+        self.name = name
+        self.kind = kind
+        self.params = params
+        self.previous_params = previous_params
+        self.output_shape = output_shape
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"name": self.name, "kind": self.kind, "params": self.params,
+                "previous_params": self.previous_params, "output_shape": list(self.output_shape)}
 
 
 def with_classes(

@@ -285,11 +285,9 @@ def test_every_command_module_is_listed_and_loads():
 
 @pytest.fixture
 def restored_limits():
-    from dataclasses import asdict
-
     from archcalc.limits import LIMITS
 
-    saved = asdict(LIMITS)
+    saved = LIMITS.as_dict()
     yield LIMITS
     for name, value in saved.items():
         setattr(LIMITS, name, value)

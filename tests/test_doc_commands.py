@@ -76,10 +76,10 @@ def scratch(tmp_path, monkeypatch):
     (tmp_path / "specs").symlink_to(ROOT / "specs")
     (tmp_path / "docs" / "images").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
-    saved = dataclasses.replace(LIMITS)  # --limit changes the process-wide limits
+    saved = LIMITS.as_dict()  # --limit changes the process-wide limits
     yield tmp_path
-    for field in dataclasses.fields(LIMITS):
-        setattr(LIMITS, field.name, getattr(saved, field.name))
+    for name, value in saved.items():
+        setattr(LIMITS, name, value)
 
 
 def invoke(command: str):

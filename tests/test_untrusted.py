@@ -378,6 +378,21 @@ def test_on_a_terminal_the_only_escapes_are_archcalc_styles():
         assert line.isprintable() and not line.strip().startswith("::"), repr(line)
 
 
+def test_a_long_path_folded_by_rich_never_starts_a_line_with_two_colons(run, tmp_path):
+    """rich folds a word longer than the width at any character, so a ``::`` inside a long path
+    (no space before it) can land at the start of a line: the sweep's heading, in a folder whose
+    name puts the fold just before the ``::`` at one of these widths (found in a full test run,
+    where the path depended on the temporary folder's length)."""
+    folder = tmp_path / ("d" * 60)
+    folder.mkdir()
+    spec = folder / "::warning::x.yaml"
+    spec.write_text(spec_text(named=False), encoding="utf-8")
+    for width in range(40, 140):
+        result = run("sweep", str(spec), "--batch", "1,2", "--device", "a100", env={"COLUMNS": str(width)})
+        assert_exit(result, (0,))
+        assert_terminal(result.output)
+
+
 @pytest.mark.parametrize("brk", ["\n", "\r", "\r\n", "\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
 def test_python_comments_split_on_every_python_line_break(brk):
     import ast
@@ -435,7 +450,7 @@ def test_reproducer_workflow_command_in_a_file_name(run, tmp_path):
     path = tmp_path / "x\n::stop-commands::token.yaml"
     path.write_text("input: [3, 8, 8]\nlayers: [relu]\nexpect: [{params: 1}]\n")
     out = run("check", str(path)).output
-    assert "x\\n::stop-commands::token.yaml" in out
+    assert "x\\n\\x3a:stop-commands\\x3a:token.yaml" in out  # shown, the break and every "::" escaped
     assert not any(line.strip().startswith("::") for line in out.splitlines())
 
 

@@ -1,8 +1,8 @@
 """What a layer kind is: its arguments, and every rule about it in one class.
 
-Adding a layer kind is one file under ``archcalc/ops/`` (every module there is
-imported with the package; a kind may also live in any module imported before a spec
-is read): a subclass of :class:`Op` decorated with :func:`register`. Everything else, the spec
+Adding a layer kind is one file under ``archcalc/ops/`` (the package finds every module
+there and imports each when a spec names one of its kinds, see ``archcalc/ops/__init__.py``;
+a kind may also live in any module imported before a spec is read): a subclass of :class:`Op` decorated with :func:`register`. Everything else, the spec
 language, the JSON Schema, the kinds table of docs/spec-format.md, ``archcalc
 kinds``, the torch module, ``export`` and the per-kind torch oracle tests, is
 derived from the class.
@@ -56,14 +56,19 @@ file, so they may use only ``torch``, ``nn``, ``F`` and ``math``.
 
 from __future__ import annotations
 
+import importlib
 import math
-from fractions import Fraction
-from typing import Any, Callable, ClassVar, NamedTuple, Sequence
+import sys
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple, Sequence
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 # The records below are NamedTuples, not frozen dataclasses: every kind file imports them, and a
 # dataclass compiles its methods at import (docs/decisions.md, Speed).
 Shape = tuple[int, ...]
-Number = int | Fraction
+if TYPE_CHECKING:
+    Number = int | Fraction
 REQUIRED = object()
 
 
@@ -602,10 +607,52 @@ class Window(NamedTuple):
 
 
 class Registry:
-    """Kind name (or alias) to its single Op instance."""
+    """Kind name (or alias) to its single Op instance.
+
+    The kind modules of archcalc.ops are imported on demand (:meth:`defer`): :meth:`get` imports
+    the one module that registers a name, so a spec of convolutions never loads attention; what
+    needs every kind (:attr:`ops`, :meth:`names`, :meth:`kinds`) imports the rest first.
+    """
 
     def __init__(self) -> None:
-        self.ops: dict[str, Op] = {}
+        self._ops: dict[str, Op] = {}
+        # Name -> the module that registers it, for the modules not imported yet.
+        self._deferred: dict[str, str] = {}
+        # The canonical order of the kinds (the modules' order, then registration order), kept
+        # whatever order the modules happen to be imported in.
+        self._module_order: dict[str, int] = {}
+        self._registered = 0
+        self._rank: dict[str, tuple[int, int]] = {}
+        self._ordered = True
+
+    def defer(self, modules: Sequence[str], names: dict[str, str] | None) -> None:
+        """Take note of the kind modules, in their canonical order, without importing them. With
+        ``names`` (name -> module) :meth:`get` imports only the module of the name it is asked for
+        and trusts that a name not there is no kind; without it every module is imported now."""
+        self._module_order = {module: i for i, module in enumerate(modules)}
+        if names is None:
+            for module in modules:
+                importlib.import_module(module)
+        else:
+            self._deferred = {name: module for name, module in names.items() if module not in sys.modules}
+
+    def _load(self, module: str) -> None:
+        importlib.import_module(module)
+        self._deferred = {name: m for name, m in self._deferred.items() if m != module}
+
+    def _load_all(self) -> None:
+        for module in sorted(set(self._deferred.values()), key=self._module_order.__getitem__):
+            self._load(module)
+
+    @property
+    def ops(self) -> dict[str, Op]:
+        """Every kind name (aliases too) to its Op, in the canonical order (a module that imports
+        another's kinds, as attention imports tokens, registers them before its own)."""
+        self._load_all()
+        if not self._ordered:
+            self._ops = dict(sorted(self._ops.items(), key=lambda item: self._rank[item[0]]))
+            self._ordered = True
+        return self._ops
 
     def register(self, cls: type[Op]) -> type[Op]:
         missing = missing_rules(cls)
@@ -621,20 +668,31 @@ class Registry:
             raise TypeError(f"layer kind '{cls.kind}' has fields of unknown types ({', '.join(unknown)}); "
                             f"known: {', '.join(TYPES)}")
         op = cls()
+        module = self._module_order.get(cls.__module__, len(self._module_order))
         for name in (cls.kind, *cls.aliases):
-            if name in self.ops:
+            if name in self._ops:
                 raise RuntimeError(f"layer kind '{name}' defined twice")
-            self.ops[name] = op
+            self._ops[name] = op
+            self._registered += 1
+            self._rank[name] = (module, self._registered)
+        self._ordered = False
         return cls
 
     def remove(self, kind: str) -> None:
         """Forget a kind and its aliases (a kind registered by a test for its duration)."""
-        op = self.ops[kind]
+        op = self._ops[kind]
         for name in (op.kind, *op.aliases):
-            del self.ops[name]
+            del self._ops[name]
 
     def get(self, name: str) -> Op | None:
-        return self.ops.get(name)
+        op = self._ops.get(name)
+        if op is None and name in self._deferred:
+            self._load(self._deferred[name])
+            op = self._ops.get(name)
+            if op is None:  # the table was wrong after all: look everywhere
+                self._load_all()
+                op = self._ops.get(name)
+        return op
 
     def names(self) -> dict[str, str]:
         """Every name a spec may write for a layer kind (aliases too), to its kind."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from types import SimpleNamespace
 from typing import Any
 
@@ -338,6 +337,8 @@ class AdaptiveAvgPool(Op):
         side, a fractional window that holds it."""
         if out <= size:
             return (*cls._bin(size, out), 0)
+        from fractions import Fraction  # only growing maps need it: fractions costs start-up time
+
         step, slack = Fraction(size, out), Fraction(out - 1, out)
         return step + 2 * slack, step, slack
 

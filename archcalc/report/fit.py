@@ -10,7 +10,6 @@ renderer prints to say what was hidden and how to see it all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Sequence
 
 ELLIPSIS = "…"
@@ -19,15 +18,16 @@ GAP = 2  # spaces between columns
 FLEX_FLOOR = 20
 
 
-@dataclass(repr=False, eq=False)
 class Fitted:
     """A laid-out table: its lines (header, rule, rows) and what fitting it took."""
 
-    lines: list[str]
-    row_of_line: list[int]  # the row each line after the rule belongs to
-    hidden: list[str] = field(default_factory=list)  # headers of the hidden columns
-    shortened: int = 0  # cells shortened in the middle
-    full_width: int = 0  # the width of the table with every column whole
+    def __init__(self, lines: list[str], row_of_line: list[int], hidden: list[str] | None = None,
+                 shortened: int = 0, full_width: int = 0) -> None:
+        self.lines = lines
+        self.row_of_line = row_of_line  # the row each line after the rule belongs to
+        self.hidden = [] if hidden is None else hidden  # headers of the hidden columns
+        self.shortened = shortened  # cells shortened in the middle
+        self.full_width = full_width  # the width of the table with every column whole
 
 
 def shorten_middle(text: str, width: int) -> str:

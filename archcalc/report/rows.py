@@ -6,39 +6,46 @@ only decides *what* the rows are; the renderers decide how they look.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archcalc.analysis import Analysis, LayerMetrics
 from archcalc.collector import paused_gc
 from archcalc.units import format_bytes, format_count
 
 
-@dataclass(repr=False, eq=False)
 class Row:
     """One row of a summary table: a node, or a block folded into one row (``layers`` > 1)."""
 
-    name: str
-    depth: int
-    kind: str
-    block: str | None
-    output_shape: list[int]
-    activations: int
-    activation_bytes: int
-    params: int
-    weights: int
-    biases: int
-    macs: int
-    other_ops: int
-    receptive_field: list[int]
-    jump: list[int]
-    training_only: bool
-    trainable: bool
-    layers: int = 1
-    backward_input_macs: int = 0
-    backward_weight_macs: int = 0
-    input_bytes: int = 0
-    weight_bytes: int = 0
-    output_bytes: int = 0
+    __slots__ = ("name", "depth", "kind", "block", "output_shape", "activations", "activation_bytes", "params",
+                 "weights", "biases", "macs", "other_ops", "receptive_field", "jump", "training_only", "trainable",
+                 "layers", "backward_input_macs", "backward_weight_macs", "input_bytes", "weight_bytes",
+                 "output_bytes")
+
+    def __init__(self, *, name: str, depth: int, kind: str, block: str | None, output_shape: list[int],
+                 activations: int, activation_bytes: int, params: int, weights: int, biases: int, macs: int,
+                 other_ops: int, receptive_field: list[int], jump: list[int], training_only: bool, trainable: bool,
+                 layers: int = 1, backward_input_macs: int = 0, backward_weight_macs: int = 0, input_bytes: int = 0,
+                 weight_bytes: int = 0, output_bytes: int = 0) -> None:
+        self.name = name
+        self.depth = depth
+        self.kind = kind
+        self.block = block
+        self.output_shape = output_shape
+        self.activations = activations
+        self.activation_bytes = activation_bytes
+        self.params = params
+        self.weights = weights
+        self.biases = biases
+        self.macs = macs
+        self.other_ops = other_ops
+        self.receptive_field = receptive_field
+        self.jump = jump
+        self.training_only = training_only
+        self.trainable = trainable
+        self.layers = layers
+        self.backward_input_macs = backward_input_macs
+        self.backward_weight_macs = backward_weight_macs
+        self.input_bytes = input_bytes
+        self.weight_bytes = weight_bytes
+        self.output_bytes = output_bytes
 
     @property
     def training_macs(self) -> int:

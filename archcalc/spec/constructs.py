@@ -113,7 +113,7 @@ class Constructs:
         outer = self.enter(item, scope, "repeat", sole)
         src = self.start(item, scope, cur)
         x, features = src, [src]
-        concat = REGISTRY.get("concat")
+        concat = REGISTRY.get("concat") if dense else None
         for i in range(times):
             values = {**outer.values, index: i} if index else outer.values
             step = outer.child(str(i), values=values) if named else outer.same(values=values)

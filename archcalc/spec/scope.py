@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from archcalc.errors import Location
@@ -14,18 +13,22 @@ BLOCK_IN, BLOCK_H, BLOCK_W = dollar_name("block_in"), dollar_name("block_h"), do
 BLOCK_NODE = dollar_name("block_in node")
 
 
-@dataclass(repr=False, eq=False)
 class Scope:
     """Where an item is built: its name path, visible values and defaults."""
 
-    path: tuple[str, ...]
-    values: dict[str, Any]
-    defaults: dict[str, LMap]
-    blocks_open: tuple[str, ...] = ()
-    frozen: bool = False
-    ignore: frozenset[str] = frozenset()  # warning codes silenced for everything built here
-    counters: dict[str, int] = field(default_factory=dict)
-    opened: bool = False  # made for one item, so its output can be named by the path
+    __slots__ = ("path", "values", "defaults", "blocks_open", "frozen", "ignore", "counters", "opened")
+
+    def __init__(self, path: tuple[str, ...], values: dict[str, Any], defaults: dict[str, LMap],
+                 blocks_open: tuple[str, ...] = (), frozen: bool = False, ignore: frozenset[str] = frozenset(),
+                 counters: dict[str, int] | None = None, opened: bool = False) -> None:
+        self.path = path
+        self.values = values
+        self.defaults = defaults
+        self.blocks_open = blocks_open
+        self.frozen = frozen
+        self.ignore = ignore  # warning codes silenced for everything built here
+        self.counters: dict[str, int] = {} if counters is None else counters
+        self.opened = opened  # made for one item, so its output can be named by the path
 
     def full(self, local: str) -> str:
         return ".".join((*self.path, local))
@@ -65,17 +68,20 @@ class Scope:
         )
 
 
-@dataclass(repr=False, eq=False)
 class Item:
     """One entry of a layer list, split into its head, arguments and meta fields."""
 
-    head: str
-    args: Any
-    args_loc: Location
-    loc: Location
-    meta: dict[str, Any]
-    meta_locs: dict[str, Location]
-    extra: LMap | None  # the whole mapping, for construct modifiers
+    __slots__ = ("head", "args", "args_loc", "loc", "meta", "meta_locs", "extra")
+
+    def __init__(self, head: str, args: Any, args_loc: Location, loc: Location, meta: dict[str, Any],
+                 meta_locs: dict[str, Location], extra: LMap | None) -> None:
+        self.head = head
+        self.args = args
+        self.args_loc = args_loc
+        self.loc = loc
+        self.meta = meta
+        self.meta_locs = meta_locs
+        self.extra = extra  # the whole mapping, for construct modifiers
 
     def modifier(self, key: str, default=None):
         if self.extra is not None and key in self.extra:
