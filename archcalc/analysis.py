@@ -7,12 +7,12 @@ Pure functions of a built graph and the batch/dtype to size it for; the result's
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections import namedtuple
+from typing import TYPE_CHECKING, Any
 
 from archcalc.collector import paused_gc
 from archcalc.graph import Graph, Node
 from archcalc.ops.base import numel
-from archcalc.ops.tokens import token_grid
 from archcalc.training import is_trainable, requires_grad, training_nodes
 
 if TYPE_CHECKING:
@@ -192,7 +192,8 @@ def _exact(value) -> int | Fraction:
     return int(value) if value.denominator == 1 else value
 
 
-class ReceptiveField(NamedTuple):
+class ReceptiveField(namedtuple("ReceptiveField", "size jump start exact context",
+                                defaults=((1, 1), (1, 1), (0, 0), True, None))):
     """Which input positions one output position reads, per axis (height, width).
 
     Output position ``i`` reads input positions ``start + i * jump`` to
@@ -211,11 +212,12 @@ class ReceptiveField(NamedTuple):
     interval and reads the input positions inside it.
     """
 
-    size: tuple[int, int] = (1, 1)
-    jump: tuple[int, int] = (1, 1)
-    start: tuple[int, int] = (0, 0)
-    exact: bool = True
-    context: tuple[tuple[int, int], tuple[int, int]] | None = None
+    __slots__ = ()
+    size: tuple[int, int]
+    jump: tuple[int, int]
+    start: tuple[int, int]
+    exact: bool
+    context: tuple[tuple[int, int], tuple[int, int]] | None
 
     def window(self, position: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
         """(first, last) input row and column of the window of an output position, unclipped."""
@@ -371,6 +373,10 @@ def _grid_size(node: Node) -> tuple[int, int]:
     """The positions of a node's output per axis: its (H, W), a token tensor's patch grid, or one."""
     if len(node.shape) == 3:
         return node.shape[1:]
+    if len(node.shape) != 2:
+        return (1, 1)
+    from archcalc.ops.tokens import token_grid  # a token tensor: a spec of tokens loaded their kinds
+
     grid = token_grid(node)
     return (grid.height, grid.width) if grid else (1, 1)
 

@@ -8,16 +8,17 @@ Library callers get the same fields as attributes.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 
-class Location(NamedTuple):
+class Location(namedtuple("Location", "file line column source_line", defaults=(None,))):
     """A point in a spec file; line and column are 1-based."""
 
+    __slots__ = ()
     file: str
     line: int
     column: int
-    source_line: str | None = None
+    source_line: str | None
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"

@@ -105,10 +105,10 @@ def catalogue(substring: str = "") -> list[dict]:
 
 # A SPEC argument may name a torch model (archcalc import); told apart by its text alone, so
 # the analytic path decides without importing archcalc.torch.
-MODEL_FILE = re.compile(r"(?P<file>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)\Z")
+MODEL_FILE = r"(?P<file>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)\Z"  # compiled on first use
 
 
 def is_model_source(text) -> bool:
     """A SPEC argument that names a torch model (``torchvision:NAME``, ``timm:NAME``, ``file.py:NAME``)."""
     text = str(text)
-    return text.startswith(("torchvision:", "timm:")) or bool(MODEL_FILE.match(text))
+    return text.startswith(("torchvision:", "timm:")) or (".py:" in text and bool(re.match(MODEL_FILE, text)))

@@ -12,16 +12,17 @@ builder as it goes and kept on the graph; per-kind checks are the ops' own
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections import namedtuple
 
 from archcalc.errors import SpecWarning
 from archcalc.graph import Graph
 from archcalc.spec.yaml_loader import LList, LMap
 
 
-class Code(NamedTuple):
+class Code(namedtuple("Code", "summary error_in_check", defaults=(False,))):
+    __slots__ = ()
     summary: str
-    error_in_check: bool = False  # `check` fails on it even without --strict
+    error_in_check: bool  # `check` fails on it even without --strict
 
 
 CODES = {

@@ -27,7 +27,8 @@ from __future__ import annotations
 import re
 
 # Every line break Python recognises (str.splitlines, and editors that follow it).
-_PYTHON_LINE_BREAK = re.compile("\r\n|[\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]")
+# Patterns are compiled on first use (re's cache), not at import: most runs use few of them.
+_PYTHON_LINE_BREAK = "\r\n|[\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]"
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -79,7 +80,7 @@ def markup(text: str) -> str:
 
 # What can act inside a table cell: inline markup and the cell separator (`<`, `>` and `&`
 # become HTML entities).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MARKDOWN_SPECIAL = r"([\\`*_\[\]|~])"
 
 
 class Markdown(str):
@@ -93,7 +94,7 @@ def markdown(text: str) -> str:
     from html import escape  # imported here: html loads its 100 kB entity table, which terminals never need
 
     text = escape(visible(text, keep="\n"), quote=False)
-    return "<br>".join(_MARKDOWN_SPECIAL.sub(r"\\\1", line) for line in text.split("\n"))
+    return "<br>".join(re.sub(_MARKDOWN_SPECIAL, r"\\\1", line) for line in text.split("\n"))
 
 
 def csv_cell(text: str) -> str:
@@ -146,4 +147,4 @@ def github_property(text: str) -> str:
 def python_comment(text: str) -> list[str]:
     """Comment lines for Python source: one per line of ``text``, split on every line break
     Python recognises, so no part of ``text`` can become a line of code."""
-    return ["# " + visible(line) for line in _PYTHON_LINE_BREAK.split(text.rstrip("\r\n"))]
+    return ["# " + visible(line) for line in re.split(_PYTHON_LINE_BREAK, text.rstrip("\r\n"))]

@@ -31,7 +31,7 @@ def test_resource_limits_script():
 
 
 def test_scaling_script():
-    out = run_script("scaling.py", "--sizes", "20", "40", "--repeats", "1")
+    out = run_script("scaling.py", "--sizes", "20", "40", "--rounds", "1")
     assert "roughly linear and within target: yes" in out
     assert out.count(" table ") >= 2 and out.count(" json ") >= 2
 

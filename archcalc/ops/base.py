@@ -59,13 +59,15 @@ from __future__ import annotations
 import importlib
 import math
 import sys
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple, Sequence
+from collections import namedtuple
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 if TYPE_CHECKING:
     from fractions import Fraction
 
-# The records below are NamedTuples, not frozen dataclasses: every kind file imports them, and a
-# dataclass compiles its methods at import (docs/decisions.md, Speed).
+# The records below are named tuples made by collections.namedtuple, their fields annotated (what
+# tests/test_startup.py holds to the fields): every kind file imports them, and a frozen dataclass
+# compiles its methods at import, typing.NamedTuple every string annotation (docs/decisions.md, Speed).
 Shape = tuple[int, ...]
 if TYPE_CHECKING:
     Number = int | Fraction
@@ -80,7 +82,8 @@ class OpError(ValueError):
         self.field = field
 
 
-class Field(NamedTuple):
+class Field(namedtuple("Field", "name type default doc choices minimum maximum",
+                       defaults=(REQUIRED, "", (), None, None))):
     """One argument of a layer kind.
 
     ``type`` names one of :data:`archcalc.spec.fields.TYPES` (its converter and its JSON
@@ -88,13 +91,14 @@ class Field(NamedTuple):
     ``minimum`` applies to integers (and to both halves of a pair).
     """
 
+    __slots__ = ()
     name: str
     type: str
-    default: Any = REQUIRED
-    doc: str = ""
-    choices: tuple[str, ...] = ()
-    minimum: int | float | None = None
-    maximum: int | float | None = None
+    default: Any
+    doc: str
+    choices: tuple[str, ...]
+    minimum: int | float | None
+    maximum: int | float | None
 
     @property
     def required(self) -> bool:
@@ -102,7 +106,8 @@ class Field(NamedTuple):
 
 
 
-class ReceptiveStep(NamedTuple):
+class ReceptiveStep(namedtuple("ReceptiveStep", "kernel stride padding exact context",
+                               defaults=((1, 1), (1, 1), (0, 0), True, False))):
     """How a node moves the receptive field, per axis (height, width), in its input's grid.
 
     Output position ``i`` reads input positions ``i * stride - padding`` to
@@ -117,25 +122,27 @@ class ReceptiveStep(NamedTuple):
     real interval are read.
     """
 
-    kernel: tuple[Number, Number] = (1, 1)
-    stride: tuple[Number, Number] = (1, 1)
-    padding: tuple[Number, Number] = (0, 0)
-    exact: bool = True
-    context: bool = False
+    __slots__ = ()
+    kernel: tuple[Number, Number]
+    stride: tuple[Number, Number]
+    padding: tuple[Number, Number]
+    exact: bool
+    context: bool
 
 
 IDENTITY_STEP = ReceptiveStep()
 
 
-class Example(NamedTuple):
+class Example(namedtuple("Example", "input value before", defaults=(None, ()))):
     """A small case of a kind, for its oracle tests and its reference: ``input`` is the
     network input's shape, ``value`` what a spec writes after ``kind:`` (arguments as a
     mapping, a positional list or scalar, branches for a merge, None for none), and
     ``before`` the layers written ahead of it (to make its inputs)."""
 
+    __slots__ = ()
     input: Shape
-    value: Any = None
-    before: tuple[Any, ...] = ()
+    value: Any
+    before: tuple[Any, ...]
 
     def spec(self, kind: str) -> dict[str, Any]:
         """The example as a spec document."""
@@ -143,16 +150,17 @@ class Example(NamedTuple):
         return {"name": f"{kind}-example", "input": list(self.input), "layers": [*self.before, layer]}
 
 
-class OpWarning(NamedTuple):
+class OpWarning(namedtuple("OpWarning", "code message hint", defaults=(None,))):
     """A likely mistake in one node that its shape rule accepts; ``code`` is the stable name
     a spec silences it by (listed in :data:`archcalc.lint.CODES`)."""
 
+    __slots__ = ()
     code: str
     message: str
-    hint: str | None = None
+    hint: str | None
 
 
-class Saved(NamedTuple):
+class Saved(namedtuple("Saved", "what shape dtype source per_sample", defaults=("act", None, True))):
     """One tensor that autograd keeps from a node's forward pass for its backward pass.
 
     ``source`` says whose memory it is: an input index (the saved tensor *is* that
@@ -165,21 +173,23 @@ class Saved(NamedTuple):
     activation type on CPU). Parameters are never listed: they are held anyway.
     """
 
+    __slots__ = ()
     what: str
     shape: Shape
-    dtype: str = "act"
-    source: int | str | None = None
-    per_sample: bool = True
+    dtype: str
+    source: int | str | None
+    per_sample: bool
 
 
-class MacTerm(NamedTuple):
+class MacTerm(namedtuple("MacTerm", "what macs between_activations", defaults=(False,))):
     """One matrix product of a node that does several (attention: q, k and v, the scores, the
     weighted sum, the output), per sample. ``between_activations`` marks a product of two
     activations (no weight in it): what counters that follow the layers' weights leave out."""
 
+    __slots__ = ()
     what: str
     macs: int
-    between_activations: bool = False
+    between_activations: bool
 
 
 def saved_input(node, index: int = 0, what: str | None = None) -> Saved:
@@ -594,9 +604,10 @@ def window_label(kind: str, kernel: tuple[int, int], stride: tuple[int, int], gr
     return text
 
 
-class Window(NamedTuple):
+class Window(namedtuple("Window", "stride pads")):
     """The resolved geometry of a sliding window: what ``derive`` keeps for conv and pools."""
 
+    __slots__ = ()
     stride: tuple[int, int]
     pads: tuple[int, int, int, int]  # top, bottom, left, right
 

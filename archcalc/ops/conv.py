@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
 from archcalc.ops.base import (
     Example,
@@ -33,15 +33,16 @@ _WINDOW_FIELDS = (
 )
 
 
-class ConvGeometry(NamedTuple):
+class ConvGeometry(namedtuple("ConvGeometry", "stride pads out groups table", defaults=(0, 1, None))):
     """A convolution's resolved arguments: its :class:`Window`, and ``out`` and ``groups``, which a
     depthwise one derives."""
 
+    __slots__ = ()
     stride: tuple[int, int]
     pads: tuple[int, int, int, int]  # top, bottom, left, right
-    out: int = 0
-    groups: int = 1
-    table: tuple[tuple[int, ...], ...] | None = None
+    out: int
+    groups: int
+    table: tuple[tuple[int, ...], ...] | None
 
     symmetric = Window.symmetric
 

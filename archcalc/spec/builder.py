@@ -30,7 +30,7 @@ from archcalc.spec.constructs import Constructs
 from archcalc.spec.expressions import ExpressionError, dollar_name, evaluate
 from archcalc.spec.fields import FieldError, convert, default_value
 from archcalc.spec.language import (
-    CONSTRUCT_KEYS, INDEX, META_KEYS, MODIFIER_KEYS, NAME, SPLIT_KEYS, TOP_KEYS, describe_raw,
+    CONSTRUCT_KEYS, META_KEYS, MODIFIER_KEYS, NAME, SPLIT_KEYS, TOP_KEYS, describe_raw,
 )
 from archcalc.spec.scope import BLOCK_IN, BLOCK_NODE, Item, Scope, block_input, call_note
 from archcalc.spec.sections import Sections
@@ -336,7 +336,7 @@ class Builder(Sections, Constructs, ChannelSplits):
                 full = scope.full(local)
                 if full not in self.names and full not in self.scope_outputs:
                     return local
-        if not isinstance(name, str) or not (NAME.match(name) or INDEX.match(name)):
+        if not isinstance(name, str) or not (NAME.match(name) or (name.isascii() and name.isdigit())):
             rule = ("must not start with a digit unless it is all digits" if isinstance(name, str) and name[:1].isdigit()
                     else "expected letters, digits, '_' or '-' (no dots)")
             self.fail(f"`name` {rule}, got {describe_raw(name)}", item.meta_locs["name"])

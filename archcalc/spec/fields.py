@@ -10,7 +10,8 @@ the names it used.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, NamedTuple
+from collections import namedtuple
+from typing import Any, Callable, Mapping
 
 from archcalc.limits import LIMITS
 from archcalc.ops.base import Field
@@ -193,13 +194,14 @@ def pair_schema(minimum=None) -> dict[str, Any]:
     return {"anyOf": [*one["anyOf"], {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]}
 
 
-class FieldType(NamedTuple):
+class FieldType(namedtuple("FieldType", "convert schema pair", defaults=(False,))):
     """One type a :class:`~archcalc.ops.base.Field` may name: how a written value becomes the
     typed one, its JSON Schema, and how a default given as ``n`` for a pair is held."""
 
+    __slots__ = ()
     convert: Callable[[Any, Mapping[str, object], str, Field], Any]
     schema: Callable[[Field], dict[str, Any]]
-    pair: bool = False
+    pair: bool
 
 
 TYPES: dict[str, FieldType] = {

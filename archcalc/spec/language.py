@@ -30,7 +30,6 @@ BLOCK_KEYS = ("params", "defaults", "layers", "doc")
 # Node, block, variable and parameter names.
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 # A node or group may also be named by a number, as torch names the children of nn.Sequential.
-INDEX = re.compile(r"[0-9]+\Z")
 
 
 def describe_raw(value) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import inspect
+import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -40,7 +41,7 @@ def model_from_source(source: str, args: Mapping[str, Any] | None = None):
         import timm
 
         return timm.create_model(name, pretrained=False, **args), name
-    match = MODEL_FILE.match(source)
+    match = re.match(MODEL_FILE, source)
     if match is None:
         raise SpecError(f"'{source}' is not a model source", hint="torchvision:NAME, timm:NAME or path/file.py:NAME")
     return _from_file(Path(match["file"]), match["name"], args), match["name"]

@@ -1,12 +1,16 @@
-"""The kind modules are imported on demand, from a table that cannot mislead when it is stale.
+"""What start-up imports and defines (benchmarks/cli_speed.py measures what it costs).
 
-`archcalc summary vgg16` needs 5 of the 13 kind modules; the table archcalc/ops/index.py says
-which module registers which name. These tests hold the table to the modules, and check what a
-process imports: only its spec's kinds with a current table, every module with a stale one, and
-the same registry, in the same order, however the modules came to be imported.
+The kind modules are imported on demand: `archcalc summary vgg16` needs 5 of the 13, and the
+table archcalc/ops/index.py says which module registers which name. These tests hold the table
+to the modules, and check what a process imports: only its spec's kinds with a current table,
+every module with a stale one, and the same registry, in the same order, however the modules
+came to be imported. And the records made by collections.namedtuple document their fields by
+annotations, which nothing else checks.
 """
 
+import importlib
 import json
+import pkgutil
 import shutil
 import subprocess
 import sys
@@ -16,7 +20,7 @@ import archcalc
 from archcalc.ops import index_text
 
 ROOT = Path(__file__).resolve().parents[1]
-SPEC_USES = {"activation", "conv", "linear", "pool", "reshape", "tokens"}  # tokens: analysis's token_grid
+SPEC_USES = {"activation", "conv", "linear", "pool", "reshape"}
 REPORT = """
 import json, sys
 import archcalc
@@ -47,7 +51,8 @@ def test_the_kind_table_is_written_from_the_modules():
 
 def test_a_spec_loads_only_the_kind_modules_it_uses():
     assert loaded_by("vgg16") == SPEC_USES
-    assert loaded_by("dcgan-generator") == {"activation", "norm", "reshape", "tokens", "transposed"}
+    assert loaded_by("dcgan-generator") == {"activation", "norm", "reshape", "transposed"}
+    assert loaded_by("vit-b-16") == {"activation", "attention", "conv", "linear", "merge", "norm", "reshape", "tokens"}
 
 
 def test_a_vgg16_summary_never_loads_fractions_or_attention():
@@ -82,3 +87,21 @@ def test_the_registry_order_is_the_modules_order_whatever_was_loaded_first():
     assert first["kinds"] == vgg["kinds"] and first["names"] == vgg["names"]
     modules = [type(op).__module__ for op in archcalc.ops.REGISTRY.kinds()]
     assert modules == sorted(modules, key=lambda m: (not m.startswith("archcalc.ops."), m))
+
+
+def test_every_named_tuple_of_the_package_annotates_exactly_its_fields():
+    """A record is ``class X(namedtuple("X", "a b")):`` with ``a: ...`` and ``b: ...`` annotated in
+    its body, for the reader: the annotations must name the fields, in order."""
+    records = []
+    for info in pkgutil.walk_packages(archcalc.__path__, "archcalc."):
+        if info.name.startswith(("archcalc.torch", "archcalc.plot")) or info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, type) and value.__module__ == info.name and issubclass(value, tuple) \
+                    and hasattr(value, "_fields"):
+                records.append(value)
+    assert len(records) >= 12
+    for record in records:
+        assert tuple(record.__dict__.get("__annotations__", {})) == record._fields, record.__qualname__
+        assert record.__slots__ == (), record.__qualname__
