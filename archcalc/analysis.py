@@ -32,6 +32,11 @@ class LayerMetrics:
     (docs/decisions.md, Speed).
     """
 
+    __slots__ = ("name", "kind", "block", "inputs", "output_shape", "weights", "biases", "buffers", "macs",
+                 "other_ops", "activations", "activation_bytes", "receptive_field", "jump", "rf_padding",
+                 "global_context", "trainable", "training_only", "backward_input_macs", "backward_weight_macs",
+                 "input_bytes", "weight_bytes", "output_bytes", "mac_terms", "attention_macs")
+
     def __init__(
         self,
         *,

@@ -105,3 +105,20 @@ def test_every_named_tuple_of_the_package_annotates_exactly_its_fields():
     for record in records:
         assert tuple(record.__dict__.get("__annotations__", {})) == record._fields, record.__qualname__
         assert record.__slots__ == (), record.__qualname__
+
+
+def test_the_console_script_leaves_what_its_command_built_to_the_process_end():
+    """`archcalc.cli.main` freezes once the command is done, so the exit does not traverse and free
+    the graph node by node (its nodes point at each other: only the collector could); `cli`, which
+    library callers and tests use, leaves the collector alone, and the same graph is garbage there."""
+    run_command = ("import gc, sys, io, contextlib\nfrom archcalc.cli import cli, main\n"
+                   "with contextlib.redirect_stdout(io.StringIO()):\n"
+                   "    try:\n        {call}\n    except SystemExit:\n        pass\n"
+                   "print(gc.collect())")
+    found = {}
+    for name, call in (("main", "main(['summary', 'resnet152'])"), ("cli", "cli.main(['summary', 'resnet152'])")):
+        out = subprocess.run([sys.executable, "-c", run_command.format(call=call)], capture_output=True, text=True,
+                             cwd=ROOT, check=True)
+        found[name] = int(out.stdout.split()[-1])
+    assert found["main"] == 0
+    assert found["cli"] > 1000  # the cycles of the graph resnet152's summary built
