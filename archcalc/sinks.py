@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 
+# The patterns here are compiled on first use (re's cache), not at import: most runs use few of them.
 # Every line break Python recognises (str.splitlines, and editors that follow it).
-# Patterns are compiled on first use (re's cache), not at import: most runs use few of them.
 _PYTHON_LINE_BREAK = "\r\n|[\n\r\f\v\x1c\x1d\x1e\x85\u2028\u2029]"
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 

@@ -6,7 +6,7 @@ table in ``index.py``, written from the modules by ``python -m archcalc.ops``, s
 module registers which names, so that `archcalc summary vgg16` imports 5 of the 13. The table
 records each module's size in bytes; when a module's size or the set of modules differs from
 it, the table is not used and every module is imported at once, so a table left behind by an
-edit costs start-up time, never a wrong answer (and tests/test_kinds.py fails until it is
+edit costs start-up time, never a wrong answer (and tests/test_startup.py fails until it is
 written again). The folder is listed with os.listdir rather than pkgutil, which would be one
 more module to load on every start-up for the same answer.
 """
