@@ -3,9 +3,9 @@
 Adding a layer kind is one file under ``archcalc/ops/`` (the package finds every module
 there and imports each when a spec names one of its kinds, see ``archcalc/ops/__init__.py``;
 a kind may also live in any module imported before a spec is read): a subclass of
-:class:`Op` decorated with :func:`register`. Everything else, the spec language, the JSON Schema, the kinds table of docs/spec-format.md, ``archcalc
-kinds``, the torch module, ``export`` and the per-kind torch oracle tests, is
-derived from the class.
+:class:`Op` decorated with :func:`register`. Everything else, the spec language, the JSON
+Schema, the kinds table of docs/spec-format.md, ``archcalc kinds``, the torch module,
+``export`` and the per-kind torch oracle tests, is derived from the class.
 
 The contract
 ------------
