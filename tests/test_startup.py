@@ -26,9 +26,8 @@ import json, sys
 import archcalc
 from archcalc.ops import REGISTRY
 graph = archcalc.load(sys.argv[1])
-loaded = sorted(m.rpartition(".")[2] for m in sys.modules if m.startswith("archcalc.ops.") and m[13:] not in ("base", "index"))
-print(json.dumps({"loaded": loaded, "fractions": "fractions" in sys.modules, "nodes": len(graph.nodes),
-                  "params": archcalc.analyze(graph).totals["params"],
+loaded = sorted(m[13:] for m in sys.modules if m.startswith("archcalc.ops.") and m[13:] not in ("base", "index"))
+print(json.dumps({"loaded": loaded, "params": archcalc.analyze(graph).totals["params"],
                   "kinds": [op.kind for op in REGISTRY.kinds()], "names": list(REGISTRY.ops)}))
 """
 
