@@ -489,6 +489,17 @@ def torch_pair(value) -> int | list[int]:
     return int(value)
 
 
+def bind_call(signature: dict[str, Any], constants: Sequence[Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """A call's arguments after its tensor inputs, by name: ``constants`` (positional) and ``kwargs``
+    bound to ``signature`` (the function's parameters in order, each with its default, or
+    :data:`REQUIRED`), for :meth:`Op.from_torch_call`. None where the call passes more or other
+    arguments than the signature has, or leaves a required one out."""
+    if len(constants) > len(signature) or not kwargs.keys() <= signature.keys():
+        return None
+    bound = {**signature, **dict(zip(signature, constants)), **kwargs}
+    return None if any(value is REQUIRED for value in bound.values()) else bound
+
+
 def numel(shape: Sequence[int]) -> int:
     return math.prod(shape)
 

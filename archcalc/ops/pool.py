@@ -16,6 +16,7 @@ from archcalc.ops.base import (
     REQUIRED,
     Saved,
     Window,
+    bind_call,
     dropped_pixels,
     expect_image,
     keeps_nothing,
@@ -103,15 +104,13 @@ class _WindowPool(Op):
             "lower the padding so that every window starts inside the input, or check the output size you port",
         )]
 
-    # torch.nn.functional's arguments after the input, in order, with their defaults.
+    # torch.nn.functional's arguments after the input, in order, with their defaults (bind_call).
     call_arguments: dict[str, Any] = {}
 
     def from_torch_call(self, name, constants, kwargs):
         """F.max_pool2d / F.avg_pool2d: the same arguments as the module's, read the same way."""
-        if len(constants) > len(self.call_arguments) or set(kwargs) - set(self.call_arguments):
-            return None
-        bound = {**self.call_arguments, **dict(zip(self.call_arguments, constants)), **kwargs}
-        return None if REQUIRED in bound.values() else self.from_torch(SimpleNamespace(**bound))
+        bound = bind_call(self.call_arguments, constants, kwargs)
+        return None if bound is None else self.from_torch(SimpleNamespace(**bound))
 
     def from_torch(self, module):
         if getattr(module, "dilation", 1) not in (1, (1, 1)) or getattr(module, "return_indices", False) \
@@ -172,6 +171,10 @@ class AvgPool(_WindowPool):
         return nn.AvgPool2d(a["kernel"], node.derived.stride, self._torch_padding(node), ceil_mode=a["ceil_mode"])
 
 
+# F.adaptive_avg_pool2d's arguments after the input (bind_call).
+_ADAPTIVE_CALL = {"output_size": REQUIRED}
+
+
 class _GlobalPool(Op):
     family = "pool"
     rules = "(C, H, W) → (C, 1, 1); other ops: one per input element; its receptive field is the whole input"
@@ -217,13 +220,13 @@ class GlobalAvgPool(_GlobalPool):
         return {} if torch_pair(module.output_size) == 1 else None
 
     def from_torch_call(self, name, constants, kwargs):
+        """``x.mean([2, 3])`` (keepdim as given), or ``F.adaptive_avg_pool2d(x, 1)``."""
         if name == "mean":
-            dims = [*constants, kwargs.pop("dim", None)][:1]
-            keepdim = kwargs.pop("keepdim", False) if len(constants) < 2 else constants[1]
-            spatial = bool(dims) and isinstance(dims[0], (list, tuple)) and sorted(dims[0]) in ([2, 3], [-2, -1])
-            return {"keepdim": bool(keepdim)} if spatial and len(constants) <= 2 and not kwargs else None
-        size = [*constants, *kwargs.values()]
-        return {} if len(size) == 1 and torch_pair(size[0]) == 1 else None
+            a = bind_call({"dim": REQUIRED, "keepdim": False, "dtype": None}, constants, kwargs)
+            spatial = a is not None and isinstance(a["dim"], (list, tuple)) and sorted(a["dim"]) in ([2, 3], [-2, -1])
+            return {"keepdim": bool(a["keepdim"])} if spatial and a["dtype"] is None else None
+        a = bind_call(_ADAPTIVE_CALL, constants, kwargs)
+        return {} if a is not None and torch_pair(a["output_size"]) == 1 else None
 
     def torch_module(self, node):
         from torch import nn
@@ -297,8 +300,8 @@ class AdaptiveAvgPool(Op):
         return None if size is None or (isinstance(size, tuple) and None in size) else {"size": torch_pair(size)}
 
     def from_torch_call(self, name, constants, kwargs):
-        size = [*constants, *kwargs.values()]
-        return self.from_torch(SimpleNamespace(output_size=size[0])) if len(size) == 1 else None
+        a = bind_call(_ADAPTIVE_CALL, constants, kwargs)
+        return None if a is None else self.from_torch(SimpleNamespace(**a))
 
     def output_shape(self, node):
         c, _, _ = expect_image(node)

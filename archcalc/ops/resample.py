@@ -15,6 +15,7 @@ from archcalc.ops.base import (
     expect_image,
     keeps_nothing,
     no_params,
+    bind_call,
     none,
     numel,
     register,
@@ -66,9 +67,9 @@ class Upsample(_Resample):
 
     torch_classes = ("torch.nn.Upsample",)
     torch_functions = ("interpolate",)
-    # F.interpolate's arguments after the input, in order, with their defaults.
-    _CALL = {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None,
-             "recompute_scale_factor": None, "antialias": False}
+    # F.interpolate's arguments after the input, in order, with their defaults (bind_call).
+    call_arguments = {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None,
+                      "recompute_scale_factor": None, "antialias": False}
 
     def from_torch(self, module):
         return self.from_torch_call("interpolate", [], {"size": module.size, "scale_factor": module.scale_factor,
@@ -78,10 +79,8 @@ class Upsample(_Resample):
     def from_torch_call(self, name, constants, kwargs):
         """F.interpolate / nn.Upsample: one scale for both axes, or a size; no antialias, and no
         recomputed scale factor (torch then maps positions by the rounded sizes instead)."""
-        if len(constants) > len(self._CALL) or set(kwargs) - set(self._CALL):
-            return None
-        a = {**self._CALL, **dict(zip(self._CALL, constants)), **kwargs}
-        if a["mode"] not in _TAPS or a["antialias"] or a["recompute_scale_factor"]:
+        a = bind_call(self.call_arguments, constants, kwargs)
+        if a is None or a["mode"] not in _TAPS or a["antialias"] or a["recompute_scale_factor"]:
             return None
         scale, size = a["scale_factor"], a["size"]
         if isinstance(scale, (tuple, list)):

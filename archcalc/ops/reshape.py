@@ -6,10 +6,12 @@ from __future__ import annotations
 from archcalc.ops.base import (
     Example,
     Field,
+    REQUIRED,
     Op,
     OpError,
     ReceptiveStep,
     Saved,
+    bind_call,
     expect_image,
     keeps_nothing,
     no_params,
@@ -248,8 +250,8 @@ class ChannelShuffle(_Movement):
         return {"groups": module.groups}
 
     def from_torch_call(self, name, constants, kwargs):
-        groups = [*constants, *kwargs.values()]
-        return {"groups": groups[0]} if len(groups) == 1 and set(kwargs) <= {"groups"} else None
+        a = bind_call({"groups": REQUIRED}, constants, kwargs)
+        return None if a is None else {"groups": a["groups"]}
 
     def output_shape(self, node):
         c, h, w = expect_image(node)

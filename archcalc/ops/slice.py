@@ -8,10 +8,12 @@ keeps one output, and a view node aliases its input's storage in the memory figu
 from __future__ import annotations
 
 from archcalc.ops.base import (
+    REQUIRED,
     Example,
     Field,
     Op,
     OpError,
+    bind_call,
     describe,
     keeps_nothing,
     no_params,
@@ -59,16 +61,18 @@ class Slice(Op):
     examples = (Example((6, 3, 4), [2, 5]), Example((8,), {"end": 3}), Example((4, 2, 2), [0, 4]))
 
     torch_part_functions = ("chunk", "split")
+    # Their arguments after the input (bind_call); torch.split names its first one split_size_or_sections.
+    _PART_CALLS = {"chunk": {"chunks": REQUIRED, "dim": 0}, "split": {"split_size": REQUIRED, "dim": 0}}
 
     def from_torch_part(self, name, constants, kwargs, index, shape):
         """Part ``index`` of ``x.chunk(n, dim=1)`` or ``x.split(size_or_sizes, dim=1)``: torch's chunks
         are ceil(C / n) channels each (the last what is left), split's parts the sizes given."""
-        if set(kwargs) - {"dim", "chunks", "split_size", "split_size_or_sections"} or len(constants) > 2:
+        kwargs = {("split_size" if k == "split_size_or_sections" else k): v for k, v in kwargs.items()}
+        a = bind_call(self._PART_CALLS[name], constants, kwargs)
+        # dim 1 of the batched tensor: the channels, also written -len(shape)
+        if a is None or a["dim"] not in (1, -len(shape)) or not isinstance(index, int):
             return None
-        first = constants[0] if constants else next((kwargs[k] for k in kwargs if k != "dim"), None)
-        dim = constants[1] if len(constants) == 2 else kwargs.get("dim", 0)
-        if first is None or dim not in (1, 1 - len(shape) - 1) or not isinstance(index, int):
-            return None
+        first = a["chunks" if name == "chunk" else "split_size"]
         channels = shape[0]
         if isinstance(first, int):
             size = -(-channels // first) if name == "chunk" else first
