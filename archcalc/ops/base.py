@@ -640,11 +640,9 @@ class Registry:
         self._ops: dict[str, Op] = {}
         # Name -> the module that registers it, for the modules not imported yet.
         self._deferred: dict[str, str] = {}
-        # The canonical order of the kinds (the modules' order, then registration order), kept
-        # whatever order the modules happen to be imported in.
+        # The canonical order of the kinds, kept whatever order the modules happen to be imported in:
+        # the modules' order, then registration order (the order of _ops, which a stable sort keeps).
         self._module_order: dict[str, int] = {}
-        self._registered = 0
-        self._rank: dict[str, tuple[int, int]] = {}
         self._ordered = True
 
     def defer(self, modules: Sequence[str], names: dict[str, str] | None) -> None:
@@ -672,7 +670,9 @@ class Registry:
         another's kinds, as attention imports tokens, registers them before its own)."""
         self._load_all()
         if not self._ordered:
-            self._ops = dict(sorted(self._ops.items(), key=lambda item: self._rank[item[0]]))
+            last = len(self._module_order)  # kinds registered by other modules come after archcalc's
+            self._ops = dict(sorted(self._ops.items(),
+                                    key=lambda item: self._module_order.get(type(item[1]).__module__, last)))
             self._ordered = True
         return self._ops
 
@@ -690,13 +690,10 @@ class Registry:
             raise TypeError(f"layer kind '{cls.kind}' has fields of unknown types ({', '.join(unknown)}); "
                             f"known: {', '.join(TYPES)}")
         op = cls()
-        module = self._module_order.get(cls.__module__, len(self._module_order))
         for name in (cls.kind, *cls.aliases):
             if name in self._ops:
                 raise RuntimeError(f"layer kind '{name}' defined twice")
             self._ops[name] = op
-            self._registered += 1
-            self._rank[name] = (module, self._registered)
         self._ordered = False
         return cls
 
