@@ -79,20 +79,14 @@ def _escaped(text: str, limit: int | None = None) -> str:
 
 def check(name: str, shape: tuple[int, ...], limit_gb: float) -> tuple[str, str]:
     """(status, figures or what stops it) for one model: runs in the child process."""
-    import torch
-
     from archcalc.errors import SpecError
     from archcalc.torch.importer import trace
     from archcalc.torch.roundtrip import round_trip
-    from archcalc.torch.sources import model_from_source
+    from archcalc.torch.sources import model_from_source, shapes_only_model
 
     source = f"torchvision:{name}"
     try:
-        try:
-            with torch.device("meta"):
-                model, _ = model_from_source(source)
-        except NotImplementedError:  # an initialisation that reads values (RegNet's): built for real
-            model, _ = model_from_source(source)
+        model, _ = shapes_only_model(source)  # on the meta device where the builder allows: no memory
         trace(model, shape, name)
         params = sum(p.numel() for p in model.parameters())
         need = params * BYTES_PER_PARAM / 2**30

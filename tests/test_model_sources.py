@@ -98,3 +98,11 @@ def test_a_model_file_that_does_not_exist_is_a_clear_error(run, tmp_path):
     result = run("summary", f"{tmp_path / 'missing.py'}:Net")
     assert result.exit_code != 0
     assert "missing.py" in result.output and "Traceback" not in result.output
+
+
+def test_a_builder_whose_initialisation_reads_values_is_built_for_real(run):
+    """torchvision's RegNet initialises its weights from values, which the meta device (used to skip
+    initialisation) cannot give: the import builds it as written instead of failing."""
+    result = run("summary", "torchvision:regnet_y_400mf", "--input", "3x64x64", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["params"] == 4_344_144  # torchvision's published count

@@ -7,7 +7,6 @@ The analytic path tells a model source from a spec by its text alone
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import inspect
 import re
@@ -85,20 +84,31 @@ def _from_file(path: Path, name: str, args: dict):
     return model
 
 
+def shapes_only_model(source: str, args: Mapping[str, Any] | None = None):
+    """(model, name) of ``source`` as an import needs it, without the weights' values where its
+    builder allows: a library's builder (torchvision, timm) runs on the meta device, which skips
+    initialising the weights (half a second of ResNet-50's import); one whose initialisation reads
+    values (RegNet's: "Cannot copy out of meta tensor") and the user's own file run as written."""
+    from archcalc.torch import require_torch
+
+    torch = require_torch()
+    if source.startswith(("torchvision:", "timm:")):
+        try:
+            with torch.device("meta"):
+                return model_from_source(source, args)
+        except NotImplementedError:
+            pass
+    return model_from_source(source, args)
+
+
 def import_source(source: str, input_shape: Sequence[int] | None = None, args: Mapping[str, Any] | None = None,
                   flat: bool = True) -> str:
     """The spec text of the model at ``source``, at ``input_shape`` (default 3x224x224): every
     layer written out (``flat``), or with repeated module classes as blocks."""
-    from archcalc.torch import require_torch
     from archcalc.torch.importer import trace
     from archcalc.torch.spec_writer import flat_text, readable_text
 
-    torch = require_torch()
-    # The spec needs no weight's value: a library's builder runs on the meta device, which skips
-    # initialising them (half a second of ResNet-50's import). The user's own file runs as written.
-    builder = torch.device("meta") if source.startswith(("torchvision:", "timm:")) else contextlib.nullcontext()
-    with builder:
-        model, name = model_from_source(source, args)
+    model, name = shapes_only_model(source, args)
     freeze_imported()  # torchvision or timm, and the model
     write = flat_text if flat else readable_text
     return write(trace(model, tuple(input_shape or DEFAULT_INPUT), name), source)
